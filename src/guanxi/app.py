@@ -1,0 +1,129 @@
+"""create_app(): middleware, routers, problem responses and the built web UI at /."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from guanxi import __version__
+from guanxi.accounts.endpoints import router as accounts_router
+from guanxi.config import Settings, get_settings
+from guanxi.customers.endpoints import router as customers_router
+from guanxi.db import Database
+from guanxi.kit import errors
+from guanxi.kit.errors import Problem, problem_response
+
+UI_DIR = Path(__file__).parent / "ui"
+log = logging.getLogger("guanxi")
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await problem_response(Problem(413, "payload_too_large"))(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise Problem(413, "payload_too_large")
+            return msg
+
+        await self.app(scope, limited, send)
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+}
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not hasattr(app.state, "db"):
+            app.state.db = Database(settings.resolved_database_url())
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Guanxi CRM API",
+        version=__version__,
+        description="Guanxi (关系) — customers, contacts, users, teams, roles. Errors are application/problem+json.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    errors.install(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        path = request.url.path
+        for k, v in SECURITY_HEADERS.items():
+            if k == "Content-Security-Policy" and path.startswith("/api/docs"):
+                continue  # the interactive docs load their own assets
+            response.headers.setdefault(k, v)
+        if path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.get("/api/health", tags=["health"])
+    async def health(request: Request) -> dict[str, str]:
+        from sqlalchemy import text
+
+        async with request.app.state.db.session() as session:
+            await session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": request.app.state.db.kind, "version": __version__}
+
+    app.include_router(accounts_router)
+    app.include_router(customers_router)
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def api_not_found(rest: str) -> JSONResponse:
+        return problem_response(Problem(404, "not_found"))
+
+    @app.get("/{rest:path}", include_in_schema=False)
+    async def spa(rest: str) -> Response:
+        index = UI_DIR / "index.html"
+        if rest:
+            candidate = (UI_DIR / rest).resolve()
+            if candidate.is_file() and UI_DIR.resolve() in candidate.parents:
+                headers = {"Cache-Control": "public, max-age=31536000, immutable"} if rest.startswith("assets/") else {}
+                return FileResponse(candidate, headers=headers)
+        if index.exists():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return JSONResponse({"detail": "The web UI is not built; run `make run` or `npm --prefix frontend run build`."},
+                            status_code=503)
+
+    return app

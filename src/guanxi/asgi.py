@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn workers: `uvicorn guanxi.asgi:app`."""
+
+from guanxi.app import create_app
+
+app = create_app()

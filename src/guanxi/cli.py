@@ -1,0 +1,199 @@
+"""The `guanxi` command: serve, db upgrade, demo, workspace create, user create, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from guanxi.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(help="Guanxi (关系) CRM", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database commands", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants)", no_args_is_help=True)
+user_app = typer.Typer(help="Users", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+console = Console()
+err = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        s = load_settings()
+        s.resolved_secret_key()
+        return s
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="defaults to GUANXI_HOST"),
+    port: int | None = typer.Option(None, help="defaults to GUANXI_PORT"),
+    workers: int | None = typer.Option(None, help="worker processes; defaults to GUANXI_WORKERS"),
+) -> None:
+    """Start the web server (API and web UI)."""
+    import uvicorn
+
+    s = settings_or_exit()
+    from guanxi.migrate import current
+
+    if current(s.resolved_database_url()) is None:
+        err.print("[yellow]The database has no schema yet; run `guanxi db upgrade` first.[/yellow]")
+        raise typer.Exit(2)
+    h, p, w = host or s.host, port or s.port, workers or s.workers
+    console.print(f"Guanxi is running at [bold]http://{h}:{p}[/bold]  (API docs: http://{h}:{p}/api/docs)")
+    uvicorn.run("guanxi.asgi:app", host=h, port=p, workers=w, log_level=s.log_level, proxy_headers=False,
+                access_log=s.log_level == "debug")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from guanxi.migrate import upgrade
+
+    s = settings_or_exit()
+    url = s.resolved_database_url()
+    try:
+        upgrade(url)
+    except Exception as exc:  # noqa: BLE001
+        err.print(f"[red]Migration failed on {url.split('@')[-1]}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print("Database is up to date.")
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(360, "--customers", min=0, max=2_000_000, help="how many demo customers"),
+    if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when the demo workspace exists"),
+) -> None:
+    """Load the demo company (星河智能科技) with users, teams and customers; the same data every time."""
+    from guanxi.db import Database
+    from guanxi.demo.loader import load_demo
+
+    s = settings_or_exit()
+
+    async def go() -> bool:
+        db = Database(s.resolved_database_url())
+        try:
+            return await load_demo(db, customers, if_empty=if_empty, console=console)
+        finally:
+            await db.dispose()
+
+    loaded = run(go())
+    if loaded:
+        console.print("Demo data loaded.")
+    else:
+        console.print("Demo data already present; nothing to do.")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: str = typer.Option(..., help="company name"),
+    slug: str = typer.Option(..., help="short id: lower-case letters, digits and -"),
+    admin_email: str = typer.Option(..., help="the first admin's email"),
+    admin_name: str = typer.Option("管理员", help="the first admin's name"),
+    admin_password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a workspace (tenant) with its built-in roles and a first admin."""
+    from guanxi.accounts import service
+    from guanxi.db import Database
+    from guanxi.kit.errors import Problem
+
+    s = settings_or_exit()
+
+    async def go() -> None:
+        db = Database(s.resolved_database_url())
+        try:
+            async with db.session() as session:
+                ws = await service.create_workspace(session, name, slug)
+                role = await service.role_by_key(session, ws.id, "admin")
+                await service.create_user(session, ws.id, {"email": admin_email, "name": admin_name,
+                                                           "password": admin_password, "role_id": role.id})
+        finally:
+            await db.dispose()
+
+    try:
+        run(go())
+    except Problem as exc:
+        _fail(exc)
+    console.print(f"Workspace [bold]{name}[/bold] ({slug}) created; admin {admin_email}.")
+
+
+@user_app.command("create")
+def user_create(
+    workspace: str = typer.Option(..., help="workspace slug"),
+    email: str = typer.Option(...),
+    name: str = typer.Option(...),
+    role: str = typer.Option("sales", help="admin, manager, sales, service, marketing, readonly or a custom role key"),
+    mobile: str | None = typer.Option(None),
+    team: str | None = typer.Option(None, help="team name"),
+    language: str = typer.Option("zh-CN"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a user in a workspace."""
+    from sqlalchemy import select
+
+    from guanxi.accounts import service
+    from guanxi.accounts.models import Team, Workspace
+    from guanxi.db import Database
+    from guanxi.kit.errors import FieldError, Problem, validation_error
+
+    s = settings_or_exit()
+
+    async def go() -> None:
+        db = Database(s.resolved_database_url())
+        try:
+            async with db.session() as session:
+                ws = await session.scalar(select(Workspace).where(Workspace.slug == workspace))
+                if ws is None:
+                    raise validation_error([FieldError("workspace", "not_found", f"no workspace '{workspace}'")])
+                r = await service.role_by_key(session, ws.id, role)
+                team_id = None
+                if team:
+                    team_id = await session.scalar(select(Team.id).where(Team.workspace_id == ws.id, Team.name == team))
+                    if team_id is None:
+                        raise validation_error([FieldError("team", "not_found", f"no team '{team}'")])
+                await service.create_user(session, ws.id, {"email": email, "name": name, "password": password,
+                                                           "role_id": r.id, "team_id": team_id, "mobile": mobile,
+                                                           "language": language})
+        finally:
+            await db.dispose()
+
+    try:
+        run(go())
+    except Problem as exc:
+        _fail(exc)
+    console.print(f"User {email} created.")
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (the web UI's types are generated from it)."""
+    from guanxi.app import create_app
+
+    spec = create_app(Settings(secret_key="x")).openapi()
+    sys.stdout.write(json.dumps(spec, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def _fail(exc: Any) -> None:
+    from guanxi.kit.i18n import t
+
+    lines = [f"{e['field']}: {e['message']}" for e in exc.errors] or [exc.detail or t(exc.code, 'en')]
+    err.print(f"[red]Error ({exc.code}): {'; '.join(lines)}[/red]")
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

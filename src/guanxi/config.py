@@ -1,0 +1,80 @@
+"""Settings from GUANXI_* environment variables; a wrong one stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUANXI_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="where the SQLite file, secret key and uploads live")
+    database_url: str = Field(default="", description="SQLAlchemy URL; defaults to SQLite in data_dir")
+    secret_key: str = Field(default="", description="signs sessions; generated once under data_dir when unset")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    session_hours: int = Field(default=12, ge=1, le=24 * 90)
+    max_body_mb: float = Field(default=5.0, gt=0, le=1024)
+    secure_cookies: bool = False
+    workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if v and not (v.startswith("sqlite") or v.startswith("postgresql")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+            elif url.startswith("sqlite://"):
+                url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'guanxi.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "GUANXI_" + str(err["loc"][0]).upper() if err.get("loc") else "GUANXI_*"
+        raise ConfigError(f"Invalid setting {name}: {err['msg']}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,217 @@
+"""Thin routes for customers, contacts, custom fields and source channels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from guanxi.audit.models import IdempotencyRecord
+from guanxi.audit.schemas import AuditEntryOut, AuditPage
+from guanxi.authz.core import Principal
+from guanxi.authz.deps import CurrentUser
+from guanxi.customers import schemas as s
+from guanxi.customers import service
+from guanxi.kit.deps import DbSession
+from guanxi.kit.errors import Problem
+from guanxi.kit.pagination import Page
+
+router = APIRouter(prefix="/api/v1", tags=["customers"])
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+async def _one(session: DbSession, p: Principal, c: Any) -> s.Customer:
+    return (await service.to_out(session, p, [c]))[0]
+
+
+@router.get("/customers", response_model=Page[s.Customer])
+async def list_customers(
+    session: DbSession,
+    p: CurrentUser,
+    q: str | None = Query(default=None, max_length=100),
+    filter: Annotated[list[str], Query(max_length=500)] = [],  # noqa: A002, B006
+    sort: str | None = Query(default=None, max_length=60),
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=500),
+    deleted: bool = False,
+) -> Page[s.Customer]:
+    rows, nxt, total, capped = await service.list_customers(
+        session, p, q=q, filters=filter, sort=sort, limit=limit, cursor=cursor, deleted=deleted
+    )
+    return Page(items=await service.to_out(session, p, rows), next_cursor=nxt, total=total, total_capped=capped)
+
+
+@router.get("/customers/meta", response_model=s.CustomerMeta)
+async def customer_meta(session: DbSession, p: CurrentUser) -> s.CustomerMeta:
+    return await service.meta(session, p)
+
+
+@router.post("/customers/check-duplicates", response_model=list[s.DuplicateHit])
+async def check_duplicates(body: s.CheckDuplicates, session: DbSession, p: CurrentUser) -> list[s.DuplicateHit]:
+    p.require("customers", "view")
+    errors: list[Any] = []
+    _, _, identities = service.normalize_contact_points(body.phones, body.emails, errors)
+    return await service.duplicates_for(session, p, identities, body.exclude_id)
+
+
+@router.post("/customers", status_code=201, response_model=s.Customer)
+async def create_customer(
+    body: s.CustomerCreate,
+    request: Request,
+    session: DbSession,
+    p: CurrentUser,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
+    body_hash = hashlib.sha256(json.dumps(body.model_dump(mode="json", exclude_unset=True), sort_keys=True).encode()).hexdigest()
+    if idempotency_key:
+        prior = await session.scalar(select(IdempotencyRecord).where(
+            IdempotencyRecord.workspace_id == p.workspace_id, IdempotencyRecord.user_id == p.user_id,
+            IdempotencyRecord.route == "POST /customers", IdempotencyRecord.key == idempotency_key))
+        if prior is not None:
+            if prior.body_hash != body_hash:
+                raise Problem(422, "idempotency_key_reused")
+            return JSONResponse(prior.response, status_code=prior.status,
+                                headers={"Idempotent-Replayed": "true", "ETag": f'"{prior.response.get("version")}"'})
+    c, dups = await service.create_customer(session, p, body)
+    out = await _one(session, p, c)
+    out.duplicates = dups
+    payload = out.model_dump(mode="json")
+    if idempotency_key:
+        session.add(IdempotencyRecord(workspace_id=p.workspace_id, user_id=p.user_id, key=idempotency_key,
+                                      route="POST /customers", body_hash=body_hash, status=201, response=payload))
+    return JSONResponse(payload, status_code=201, headers={"ETag": f'"{c.version}"', "Location": f"/api/v1/customers/{c.id}"})
+
+
+@router.get("/customers/{customer_id}", response_model=s.Customer)
+async def get_customer(customer_id: int, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
+    c = await service.get_customer(session, p, customer_id, deleted=None)
+    _etag(response, c.version)
+    return await _one(session, p, c)
+
+
+@router.patch("/customers/{customer_id}", response_model=s.Customer)
+async def update_customer(
+    customer_id: int,
+    body: s.CustomerUpdate,
+    response: Response,
+    session: DbSession,
+    p: CurrentUser,
+    if_match: Annotated[str | None, Header()] = None,
+) -> s.Customer:
+    c = await service.update_customer(session, p, customer_id, body, if_match)
+    _etag(response, c.version)
+    return await _one(session, p, c)
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+async def delete_customer(customer_id: int, session: DbSession, p: CurrentUser) -> Response:
+    await service.delete_customer(session, p, customer_id)
+    return Response(status_code=204)
+
+
+@router.post("/customers/{customer_id}/restore", response_model=s.Customer)
+async def restore_customer(customer_id: int, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
+    c = await service.restore_customer(session, p, customer_id)
+    _etag(response, c.version)
+    return await _one(session, p, c)
+
+
+@router.delete("/customers/{customer_id}/purge", status_code=204)
+async def purge_customer(customer_id: int, session: DbSession, p: CurrentUser) -> Response:
+    await service.purge_customer(session, p, customer_id)
+    return Response(status_code=204)
+
+
+@router.get("/customers/{customer_id}/history", response_model=AuditPage)
+async def customer_history(
+    customer_id: int,
+    session: DbSession,
+    p: CurrentUser,
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=200),
+) -> AuditPage:
+    rows, nxt = await service.history(session, p, customer_id, limit, cursor)
+    return AuditPage(items=[AuditEntryOut.of(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/customers/{customer_id}/contacts", response_model=s.ContactList)
+async def list_contacts(customer_id: int, session: DbSession, p: CurrentUser) -> s.ContactList:
+    rows = await service.list_contacts(session, p, customer_id)
+    return s.ContactList(items=[s.Contact.model_validate(r, from_attributes=True) for r in rows])
+
+
+@router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)
+async def create_contact(customer_id: int, body: s.ContactCreate, response: Response, session: DbSession, p: CurrentUser) -> s.Contact:
+    c = await service.create_contact(session, p, customer_id, body)
+    _etag(response, c.version)
+    return s.Contact.model_validate(c, from_attributes=True)
+
+
+@router.patch("/contacts/{contact_id}", response_model=s.Contact)
+async def update_contact(
+    contact_id: int,
+    body: s.ContactWrite,
+    response: Response,
+    session: DbSession,
+    p: CurrentUser,
+    if_match: Annotated[str | None, Header()] = None,
+) -> s.Contact:
+    c = await service.update_contact(session, p, contact_id, body, if_match)
+    _etag(response, c.version)
+    return s.Contact.model_validate(c, from_attributes=True)
+
+
+@router.delete("/contacts/{contact_id}", status_code=204)
+async def delete_contact(contact_id: int, session: DbSession, p: CurrentUser) -> Response:
+    await service.delete_contact(session, p, contact_id)
+    return Response(status_code=204)
+
+
+@router.get("/custom-fields", response_model=list[s.CustomFieldDef])
+async def list_custom_fields(session: DbSession, p: CurrentUser, entity: str = "customer") -> list[s.CustomFieldDef]:
+    from guanxi.customers import repository as repo
+
+    if entity != "customer":
+        return []
+    return [s.CustomFieldDef.model_validate(d, from_attributes=True) for d in await repo.custom_defs(session, p.workspace_id)]
+
+
+@router.post("/custom-fields", status_code=201, response_model=s.CustomFieldDef)
+async def create_custom_field(body: s.CustomFieldCreate, session: DbSession, p: CurrentUser) -> s.CustomFieldDef:
+    d = await service.save_custom_field(session, p, None, body)
+    return s.CustomFieldDef.model_validate(d, from_attributes=True)
+
+
+@router.patch("/custom-fields/{field_id}", response_model=s.CustomFieldDef)
+async def update_custom_field(field_id: int, body: s.CustomFieldWrite, session: DbSession, p: CurrentUser) -> s.CustomFieldDef:
+    d = await service.save_custom_field(session, p, field_id, body)
+    return s.CustomFieldDef.model_validate(d, from_attributes=True)
+
+
+@router.delete("/custom-fields/{field_id}", status_code=204)
+async def delete_custom_field(field_id: int, session: DbSession, p: CurrentUser) -> Response:
+    await service.delete_custom_field(session, p, field_id)
+    return Response(status_code=204)
+
+
+@router.get("/source-channels", response_model=list[s.SourceChannel])
+async def list_source_channels(session: DbSession, p: CurrentUser) -> list[s.SourceChannel]:
+    return await service.list_channels(session, p)
+
+
+@router.post("/source-channels", status_code=201, response_model=s.SourceChannel)
+async def add_source_channel(body: s.SourceChannelCreate, session: DbSession, p: CurrentUser) -> s.SourceChannel:
+    return await service.add_channel(session, p, body)
+
+
+@router.delete("/source-channels/{key}", status_code=204)
+async def delete_source_channel(key: str, session: DbSession, p: CurrentUser) -> Response:
+    await service.delete_channel(session, p, key)
+    return Response(status_code=204)

@@ -1,0 +1,410 @@
+"""All SQL of the customers domain: scoped reads, keyset lists, filters, search index, identities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Numeric,
+    Select,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from guanxi.accounts.models import Team, User
+from guanxi.authz.core import Principal, record_scope
+from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef
+from guanxi.kit import search
+from guanxi.kit.errors import FieldError, Problem
+from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
+
+SEARCH_CAP = 2000
+
+
+def dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def scoped(p: Principal) -> ColumnElement[bool]:
+    return record_scope(p, Customer.workspace_id, Customer.owner_id, Customer.team_id)
+
+
+async def get(session: AsyncSession, p: Principal, customer_id: int, *, deleted: bool | None = False) -> Customer | None:
+    q = select(Customer).where(Customer.id == customer_id, scoped(p))
+    if deleted is False:
+        q = q.where(Customer.deleted_at.is_(None))
+    elif deleted is True:
+        q = q.where(Customer.deleted_at.is_not(None))
+    return (await session.scalars(q)).first()
+
+
+async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_ids: Iterable[int | None]) -> tuple[dict[int, str], dict[int, str]]:
+    """Owner and team names for a page of rows, in one round trip."""
+    uids = sorted({u for u in user_ids if u is not None})
+    tids = sorted({t for t in team_ids if t is not None})
+    if not uids and not tids:
+        return {}, {}
+    parts = []
+    if uids:
+        parts.append(select(literal_column("'u'").label("k"), User.id, User.name).where(User.id.in_(uids)))
+    if tids:
+        parts.append(select(literal_column("'t'").label("k"), Team.id, Team.name).where(Team.id.in_(tids)))
+    rows = (await session.execute(union_all(*parts) if len(parts) > 1 else parts[0])).all()
+    users = {r[1]: r[2] for r in rows if r[0] == "u"}
+    teams = {r[1]: r[2] for r in rows if r[0] == "t"}
+    return users, teams
+
+
+async def contact_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(Contact.customer_id, func.count())
+        .where(Contact.customer_id.in_(customer_ids), Contact.deleted_at.is_(None))
+        .group_by(Contact.customer_id)
+    )
+    return {cid: n for cid, n in rows.all()}
+
+
+async def custom_defs(session: AsyncSession, workspace_id: int) -> list[CustomFieldDef]:
+    return list(
+        await session.scalars(
+            select(CustomFieldDef)
+            .where(CustomFieldDef.workspace_id == workspace_id, CustomFieldDef.entity == "customer")
+            .order_by(CustomFieldDef.position, CustomFieldDef.id)
+        )
+    )
+
+
+# ------------------------------------------------------------------ fields, filters and sorts
+
+# name → (type, sortable)
+STANDARD_FIELDS: dict[str, tuple[str, bool]] = {
+    "name": ("text", True),
+    "kind": ("enum", True),
+    "industry": ("text", True),
+    "size": ("enum", True),
+    "province": ("text", True),
+    "city": ("text", True),
+    "district": ("text", True),
+    "address": ("text", False),
+    "phones": ("list", False),
+    "emails": ("list", False),
+    "wechat": ("text", False),
+    "website": ("text", False),
+    "source": ("enum", True),
+    "stage": ("enum", True),
+    "grade": ("enum", True),
+    "tags": ("tags", False),
+    "owner_id": ("user", True),
+    "team_id": ("team", True),
+    "birthday": ("date", True),
+    "notes": ("text", False),
+    "created_at": ("datetime", True),
+    "updated_at": ("datetime", True),
+    "deleted_at": ("datetime", True),
+}
+CUSTOM_TYPES = {"text": "text", "number": "number", "money": "number", "date": "date", "select": "enum",
+                "multiselect": "tags", "boolean": "boolean", "user": "user"}
+OPS = {"eq", "ne", "in", "gte", "lte", "between", "contains", "empty", "notempty"}
+
+
+@dataclass
+class FieldRef:
+    name: str
+    type: str
+    expr: Any
+    json_list: str | None = None  # JSON path of a list value (tags, multiselect), for membership tests
+
+
+def custom_ref(kind: str, d: CustomFieldDef) -> FieldRef:
+    typ = CUSTOM_TYPES[d.type]
+    if kind == "postgresql":
+        raw = Customer.custom[d.key]
+        txt = Customer.custom[d.key].astext
+        if typ == "number":
+            expr: Any = cast(txt, Numeric)
+        elif typ == "user":
+            expr = cast(txt, Numeric)
+        elif typ == "tags":
+            expr = raw
+        else:
+            expr = txt
+    else:
+        path = f"$.{d.key}"
+        ext = func.json_extract(Customer.custom, path)
+        expr = cast(ext, Float) if typ == "number" else ext
+    return FieldRef(f"custom.{d.key}", typ, expr, json_list=f"$.{d.key}" if typ == "tags" else None)
+
+
+def resolve_field(kind: str, name: str, defs: dict[str, CustomFieldDef]) -> FieldRef:
+    if name.startswith("custom."):
+        d = defs.get(name[7:])
+        if d is None:
+            raise Problem(400, "invalid_filter", errors=[FieldError(name, "unknown_field")])
+        return custom_ref(kind, d)
+    spec = STANDARD_FIELDS.get(name)
+    if spec is None:
+        raise Problem(400, "invalid_filter", errors=[FieldError(name, "unknown_field")])
+    return FieldRef(name, spec[0], getattr(Customer, name), json_list="$" if spec[0] in ("tags", "list") else None)
+
+
+def _coerce(ref: FieldRef, raw: str) -> Any:
+    try:
+        if ref.type == "number":
+            return float(Decimal(raw))
+        if ref.type in ("user", "team"):
+            return int(raw)
+        if ref.type == "date":
+            return date.fromisoformat(raw)
+        if ref.type == "datetime":
+            return datetime.fromisoformat(raw) if "T" in raw else datetime.combine(date.fromisoformat(raw), time())
+        if ref.type == "boolean":
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return raw.lower() in ("true", "1")
+    except (ValueError, InvalidOperation):
+        raise Problem(400, "invalid_filter", errors=[FieldError(ref.name, "invalid_value")]) from None
+    return raw
+
+
+def _list_member(kind: str, ref: FieldRef, values: list[str]) -> ColumnElement[bool]:
+    if kind == "postgresql":
+        col = ref.expr if ref.name.startswith("custom.") else ref.expr
+        return or_(*[col.contains([v]) for v in values])
+    je = func.json_each(Customer.custom if ref.name.startswith("custom.") else ref.expr, ref.json_list).table_valued("value")
+    return exists(select(1).select_from(je).where(je.c.value.in_(values)))
+
+
+def filter_clause(kind: str, ref: FieldRef, op: str, raw: str) -> ColumnElement[bool]:
+    if op not in OPS:
+        raise Problem(400, "invalid_filter", errors=[FieldError(ref.name, "invalid_option", f"unknown operator {op}")])
+    expr = ref.expr
+    if ref.type in ("tags", "list"):
+        if op in ("contains", "in", "eq"):
+            if ref.type == "list":  # phones, emails: a substring of any of them, spaces ignored
+                flat = func.replace(func.lower(cast(expr, String)), " ", "")
+                return flat.contains(raw.lower().replace(" ", ""), autoescape=True)
+            return _list_member(kind, ref, [v for v in raw.replace("|", ",").split(",") if v])
+        if op == "empty":
+            return _list_empty(kind, ref)
+        if op == "notempty":
+            return not_(_list_empty(kind, ref))
+        raise Problem(400, "invalid_filter", errors=[FieldError(ref.name, "invalid_option")])
+    if op == "empty":
+        return or_(expr.is_(None), expr == "") if ref.type in ("text", "enum") else expr.is_(None)
+    if op == "notempty":
+        return and_(expr.is_not(None), expr != "") if ref.type in ("text", "enum") else expr.is_not(None)
+    if ref.type == "boolean":
+        val = _coerce(ref, raw)
+        if kind == "postgresql":
+            return expr == ("true" if val else "false")
+        return expr == (1 if val else 0)
+    if op == "contains":
+        if ref.type not in ("text", "enum"):
+            raise Problem(400, "invalid_filter", errors=[FieldError(ref.name, "invalid_option")])
+        return expr.contains(raw, autoescape=True)
+    if op == "in":
+        return expr.in_([_coerce(ref, v) for v in raw.replace("|", ",").split(",") if v != ""])
+    if op == "between":
+        lo, sep, hi = raw.partition("..")
+        if not sep:
+            raise Problem(400, "invalid_filter", errors=[FieldError(ref.name, "invalid_value")])
+        parts = []
+        if lo:
+            parts.append(expr >= _coerce(ref, lo))
+        if hi:
+            parts.append(_upper(ref, expr, hi))
+        return and_(*parts) if parts else true()
+    value = _coerce(ref, raw)
+    if ref.type in ("user", "team") and kind == "postgresql" and ref.name.startswith("custom."):
+        value = Decimal(value)
+    if op == "eq":
+        return expr == value
+    if op == "ne":
+        return or_(expr != value, expr.is_(None))
+    if op == "gte":
+        return expr >= value
+    return _upper(ref, expr, raw)
+
+
+def _upper(ref: FieldRef, expr: Any, raw: str) -> ColumnElement[bool]:
+    """An upper bound; a bare date on a timestamp includes that whole day."""
+    if ref.type == "datetime" and "T" not in raw:
+        return expr < _coerce(ref, raw) + timedelta(days=1)
+    return expr <= _coerce(ref, raw)
+
+
+def _list_empty(kind: str, ref: FieldRef) -> ColumnElement[bool]:
+    if kind == "postgresql":
+        return or_(ref.expr.is_(None), func.jsonb_array_length(ref.expr) == 0)
+    base = Customer.custom if ref.name.startswith("custom.") else ref.expr
+    return func.coalesce(func.json_array_length(base, ref.json_list), 0) == 0
+
+
+def parse_filters(kind: str, raw_filters: list[str], defs: dict[str, CustomFieldDef]) -> list[ColumnElement[bool]]:
+    clauses = []
+    for raw in raw_filters:
+        name, sep, rest = raw.partition(":")
+        op, _, value = rest.partition(":")
+        if not sep or not op:
+            raise Problem(400, "invalid_filter", errors=[FieldError(name or "filter", "invalid_value")])
+        clauses.append(filter_clause(kind, resolve_field(kind, name, defs), op, value))
+    return clauses
+
+
+def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[FieldRef, bool]:
+    desc = sort.startswith("-")
+    name = sort.lstrip("-+")
+    try:
+        ref = resolve_field(kind, name, defs)
+    except Problem:
+        raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")]) from None
+    if not name.startswith("custom.") and not STANDARD_FIELDS[name][1]:
+        raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
+    if ref.type == "tags":
+        raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
+    return ref, desc
+
+
+# ------------------------------------------------------------------ list
+
+
+@dataclass
+class ListResult:
+    rows: list[Customer]
+    next_cursor: str | None
+    total: int
+    capped: bool
+
+
+async def capped_count(session: AsyncSession, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    sub = select(literal_column("1")).select_from(Customer).where(*where).limit(COUNT_CAP + 1).subquery()
+    n = await session.scalar(select(func.count()).select_from(sub)) or 0
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+async def page(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    ref: FieldRef,
+    desc: bool,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Customer], str | None]:
+    kind = dialect(session)
+    nulls_low = kind == "sqlite"
+    q: Select[Any] = select(Customer, ref.expr.label("_sort")).where(*where)
+    if cursor:
+        value, last_id = decode_cursor(cursor, 2)
+        if not isinstance(last_id, int):
+            raise Problem(400, "invalid_cursor")
+        if ref.type == "datetime" and isinstance(value, datetime) and kind == "sqlite":
+            value = value.replace(tzinfo=None)
+        q = q.where(after(ref.expr, Customer.id, value, last_id, desc=desc, nulls_low=nulls_low))
+    order = [ref.expr.desc(), Customer.id.desc()] if desc else [ref.expr.asc(), Customer.id.asc()]
+    rows = (await session.execute(q.order_by(*order).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last, sort_value = rows[-1]
+        if isinstance(sort_value, str) and ref.type == "datetime":
+            sort_value = datetime.fromisoformat(sort_value)
+        next_cursor = encode_cursor([_plain_sort(sort_value), last.id])
+    return [r[0] for r in rows], next_cursor
+
+
+def _plain_sort(v: Any) -> Any:
+    return float(v) if isinstance(v, Decimal) else v
+
+
+# ------------------------------------------------------------------ search
+
+
+async def search_candidates(session: AsyncSession, p: Principal, q: str) -> list[int]:
+    terms = search.query_terms(q)
+    if not terms:
+        return []
+    kind = dialect(session)
+    if kind == "postgresql":
+        tsq = " & ".join(f"{t}:*" for t in terms)
+        rows = await session.scalars(
+            select(Customer.id)
+            .where(Customer.workspace_id == p.workspace_id, text("customers.search @@ to_tsquery('simple', :tsq)"))
+            .params(tsq=tsq)
+            .limit(SEARCH_CAP)
+        )
+        return list(rows)
+    match = " AND ".join(f'"{t}"*' for t in terms)
+    ids = list(await session.scalars(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m LIMIT :n"),
+                                     {"m": match, "n": SEARCH_CAP}))
+    return ids
+
+
+async def index_search(session: AsyncSession, customer: Customer, identities: list[tuple[str, str]]) -> None:
+    phones = [v for k, v in identities if k == "phone"]
+    emails = [v for k, v in identities if k == "email"]
+    extra = [customer.wechat or ""]
+    doc = search.document(customer.name, phones, emails, extra)
+    if dialect(session) == "postgresql":
+        await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
+                              {"doc": doc, "id": customer.id})
+    else:
+        await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer.id})
+        await session.execute(text("INSERT INTO customer_fts(rowid, doc) VALUES (:id, :doc)"),
+                              {"id": customer.id, "doc": doc})
+
+
+async def unindex_search(session: AsyncSession, customer_id: int) -> None:
+    if dialect(session) != "postgresql":
+        await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer_id})
+
+
+# ------------------------------------------------------------------ identities (duplicate checks)
+
+
+async def replace_identities(session: AsyncSession, customer: Customer, identities: list[tuple[str, str]]) -> None:
+    await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == customer.id))
+    if identities:
+        await session.execute(
+            insert(CustomerIdentity),
+            [{"workspace_id": customer.workspace_id, "customer_id": customer.id, "kind": k, "value": v}
+             for k, v in identities],
+        )
+
+
+async def find_by_identities(
+    session: AsyncSession, workspace_id: int, identities: list[tuple[str, str]], exclude_id: int | None
+) -> list[tuple[Customer, str, str]]:
+    if not identities:
+        return []
+    conds = [and_(CustomerIdentity.kind == k, CustomerIdentity.value == v) for k, v in identities]
+    q = (
+        select(Customer, CustomerIdentity.kind, CustomerIdentity.value)
+        .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+        .where(CustomerIdentity.workspace_id == workspace_id, or_(*conds), Customer.deleted_at.is_(None))
+        .limit(20)
+    )
+    if exclude_id:
+        q = q.where(Customer.id != exclude_id)
+    return [(c, k, v) for c, k, v in (await session.execute(q)).all()]

@@ -1,0 +1,656 @@
+"""Business rules for customers, contacts, custom fields and channels. Never commits."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from guanxi.accounts.models import User
+from guanxi.audit import service as audit
+from guanxi.audit.models import AuditEntry
+from guanxi.authz.core import Principal, apply_field_rules, check_writable, owner_in_scope
+from guanxi.customers import repository as repo
+from guanxi.customers import schemas as s
+from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
+from guanxi.kit import search
+from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validation_error
+from guanxi.kit.i18n import current_language
+from guanxi.kit.models import utcnow
+from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normalize_phone
+from guanxi.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+
+TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
+SOURCE_LABELS = {
+    "referral": ("老客户介绍", "Referral"),
+    "advertising": ("广告宣传", "Advertising"),
+    "prospecting": ("销售人员开发", "Sales prospecting"),
+    "service": ("客服人员开发", "Customer service"),
+    "web": ("网络", "Web"),
+    "event": ("活动", "Event"),
+    "other": ("其他", "Other"),
+}
+
+
+# ------------------------------------------------------------------ validation
+
+
+def normalize_contact_points(phones: list[str] | None, emails: list[str] | None, errors: list[FieldError]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """Display values and (kind, normalised) identities; invalid entries become field errors."""
+    shown_phones: list[str] = []
+    shown_emails: list[str] = []
+    identities: list[tuple[str, str]] = []
+    for i, raw in enumerate(phones or []):
+        if not raw or not raw.strip():
+            continue
+        try:
+            display, e164 = normalize_phone(raw)
+        except PhoneError:
+            errors.append(FieldError(f"phones.{i}", "invalid_phone"))
+            continue
+        if ("phone", e164) not in identities:
+            identities.append(("phone", e164))
+            shown_phones.append(display)
+    for i, raw in enumerate(emails or []):
+        if not raw or not raw.strip():
+            continue
+        try:
+            email = normalize_email(raw)
+        except ValueError:
+            errors.append(FieldError(f"emails.{i}", "invalid_email"))
+            continue
+        if ("email", email) not in identities:
+            identities.append(("email", email))
+            shown_emails.append(email)
+    return shown_phones, shown_emails, identities
+
+
+def identities_of(customer: Customer) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for ph in customer.phones:
+        try:
+            out.append(("phone", normalize_phone(ph)[1]))
+        except PhoneError:
+            pass
+    out.extend(("email", e) for e in customer.emails)
+    return out
+
+
+def validate_custom(
+    defs: list[CustomFieldDef], values: dict[str, Any], errors: list[FieldError], user_ids: set[int], *, creating: bool
+) -> dict[str, Any]:
+    by_key = {d.key: d for d in defs}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        d = by_key.get(key)
+        path = f"custom.{key}"
+        if d is None:
+            errors.append(FieldError(path, "unknown_field"))
+            continue
+        if value is None or value == "" or value == []:
+            if d.required:
+                errors.append(FieldError(path, "required"))
+            out[key] = None
+            continue
+        options = {o["value"] for o in d.options}
+        try:
+            if d.type == "text":
+                if not isinstance(value, str) or len(value) > 2000:
+                    raise ValueError
+                out[key] = value.strip()
+            elif d.type in ("number", "money"):
+                if isinstance(value, bool) or not isinstance(value, int | float | str):
+                    raise ValueError
+                num = Decimal(str(value))
+                if not num.is_finite() or abs(num) >= Decimal("1e15"):
+                    raise ValueError
+                out[key] = str(num.quantize(Decimal("0.01"))) if d.type == "money" else (
+                    int(num) if num == num.to_integral_value() else float(num))
+            elif d.type == "date":
+                if not isinstance(value, str):
+                    raise ValueError
+                out[key] = date.fromisoformat(value).isoformat()
+            elif d.type == "boolean":
+                if not isinstance(value, bool):
+                    raise ValueError
+                out[key] = value
+            elif d.type == "select":
+                if value not in options:
+                    errors.append(FieldError(path, "invalid_option"))
+                    continue
+                out[key] = value
+            elif d.type == "multiselect":
+                if not isinstance(value, list) or any(v not in options for v in value):
+                    errors.append(FieldError(path, "invalid_option"))
+                    continue
+                out[key] = [o["value"] for o in d.options if o["value"] in value]
+            elif d.type == "user":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError
+                if value not in user_ids:
+                    errors.append(FieldError(path, "invalid_user"))
+                    continue
+                out[key] = value
+        except (ValueError, InvalidOperation, TypeError):
+            errors.append(FieldError(path, "invalid_type" if d.type != "date" else "invalid_value"))
+    if creating:
+        for d in defs:
+            if d.required and d.key not in values:
+                errors.append(FieldError(f"custom.{d.key}", "required"))
+    return out
+
+
+async def source_keys(session: AsyncSession, workspace_id: int) -> set[str]:
+    custom = await session.scalars(select(SourceChannel.key).where(SourceChannel.workspace_id == workspace_id))
+    return set(s.BUILTIN_SOURCES) | set(custom)
+
+
+async def _clean(session: AsyncSession, p: Principal, data: dict[str, Any], existing: Customer | None) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    """Validate and normalise a create or update body; every problem is reported at once."""
+    check_writable(p, "customers", data.keys())
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    for f in TEXT_FIELDS:
+        if f in data:
+            out[f] = clean_text(data[f])
+    if "name" in out and not out["name"]:
+        errors.append(FieldError("name", "required"))
+    for f in ("kind", "size", "stage", "grade", "birthday"):
+        if f in data:
+            out[f] = data[f]
+    if "kind" in data and data["kind"] is None:
+        errors.append(FieldError("kind", "required"))
+    if "stage" in data and data["stage"] is None:
+        out["stage"] = "potential"
+    if out.get("website") and not re.match(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", out["website"], re.I):
+        errors.append(FieldError("website", "invalid_value"))
+    identities: list[tuple[str, str]] | None = None
+    if "phones" in data or "emails" in data:
+        phones = data["phones"] if "phones" in data else (existing.phones if existing else [])
+        emails = data["emails"] if "emails" in data else (existing.emails if existing else [])
+        out["phones"], out["emails"], identities = normalize_contact_points(phones, emails, errors)
+    if "tags" in data:
+        tags: list[str] = []
+        for i, tag in enumerate(data["tags"] or []):
+            tag = (tag or "").strip()
+            if len(tag) > 30:
+                errors.append(FieldError(f"tags.{i}", "too_long"))
+            elif tag and tag not in tags:
+                tags.append(tag)
+        out["tags"] = tags
+    if data.get("source") is not None:
+        if data["source"] not in await source_keys(session, p.workspace_id):
+            errors.append(FieldError("source", "invalid_option"))
+        out["source"] = data["source"]
+    elif "source" in data:
+        out["source"] = None
+    if "owner_id" in data:
+        owner = None
+        if data["owner_id"] is not None:
+            owner = await session.scalar(
+                select(User).where(User.id == data["owner_id"], User.workspace_id == p.workspace_id, User.active)
+            )
+        if owner is None or not owner_in_scope(p, owner.id, owner.team_id):
+            errors.append(FieldError("owner_id", "invalid_user"))
+        else:
+            out["owner_id"], out["team_id"] = owner.id, owner.team_id
+    if "custom" in data:
+        defs = await repo.custom_defs(session, p.workspace_id)
+        values = data["custom"] or {}
+        user_keys = [v for d in defs if d.type == "user" for k, v in values.items() if k == d.key and isinstance(v, int)]
+        user_ids = set(await session.scalars(
+            select(User.id).where(User.workspace_id == p.workspace_id, User.id.in_(user_keys))
+        )) if user_keys else set()
+        cleaned = validate_custom(defs, values, errors, user_ids, creating=existing is None)
+        merged = dict(existing.custom) if existing else {}
+        merged.update(cleaned)
+        out["custom"] = {k: v for k, v in merged.items() if v is not None}
+    elif existing is None:
+        defs = await repo.custom_defs(session, p.workspace_id)
+        for d in defs:
+            if d.required:
+                errors.append(FieldError(f"custom.{d.key}", "required"))
+    if errors:
+        raise validation_error(errors)
+    return out, identities
+
+
+async def duplicates_for(
+    session: AsyncSession, p: Principal, identities: list[tuple[str, str]], exclude_id: int | None
+) -> list[s.DuplicateHit]:
+    hits = await repo.find_by_identities(session, p.workspace_id, identities, exclude_id)
+    owners, _ = await repo.names_for(session, [c.owner_id for c, _, _ in hits], [])
+    out: list[s.DuplicateHit] = []
+    seen: set[tuple[int, str]] = set()
+    for c, kind, value in hits:
+        if (c.id, kind) in seen:
+            continue
+        seen.add((c.id, kind))
+        visible = owner_in_scope(p, c.owner_id, c.team_id)
+        out.append(s.DuplicateHit(id=c.id if visible else None, name=c.name if visible else None,
+                                  matched_on=kind, value=value,  # type: ignore[arg-type]
+                                  owner_name=owners.get(c.owner_id) if c.owner_id else None, visible=visible))
+    return out
+
+
+# ------------------------------------------------------------------ reads
+
+
+async def to_out(session: AsyncSession, p: Principal, rows: list[Customer]) -> list[s.Customer]:
+    users, teams = await repo.names_for(session, [r.owner_id for r in rows], [r.team_id for r in rows])
+    counts = await repo.contact_counts(session, [r.id for r in rows])
+    out = []
+    for r in rows:
+        data = {c: getattr(r, c) for c in s.Customer.model_fields if hasattr(r, c)}
+        data.update(owner_name=users.get(r.owner_id) if r.owner_id else None,
+                    team_name=teams.get(r.team_id) if r.team_id else None, contact_count=counts.get(r.id, 0))
+        out.append(s.Customer.model_validate(apply_field_rules(p, "customers", data)))
+    return out
+
+
+async def get_customer(session: AsyncSession, p: Principal, customer_id: int, *, deleted: bool | None = False) -> Customer:
+    p.require("customers", "view")
+    c = await repo.get(session, p, customer_id, deleted=deleted)
+    if c is None:
+        raise not_found()
+    return c
+
+
+async def list_customers(
+    session: AsyncSession,
+    p: Principal,
+    *,
+    q: str | None,
+    filters: list[str],
+    sort: str | None,
+    limit: int | None,
+    cursor: str | None,
+    deleted: bool,
+) -> tuple[list[Customer], str | None, int, bool]:
+    p.require("customers", "delete" if deleted else "view")
+    kind = repo.dialect(session)
+    needs_defs = any("custom." in f for f in filters) or (sort or "").lstrip("-+").startswith("custom.")
+    defs = {d.key: d for d in await repo.custom_defs(session, p.workspace_id)} if needs_defs else {}
+    where = [repo.scoped(p), Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None)]
+    where += repo.parse_filters(kind, filters, defs)
+    n = clamp_limit(limit)
+    if q and q.strip() and not sort:
+        return await _search(session, p, q, where, n, cursor)
+    if q and q.strip():
+        ids = await repo.search_candidates(session, p, q)
+        where.append(Customer.id.in_(ids))
+    ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
+    rows, next_cursor = await repo.page(session, where, ref, desc, n, cursor)
+    if cursor is None and next_cursor is None:
+        total, capped = len(rows), False
+    else:
+        total, capped = await repo.capped_count(session, where)
+    return rows, next_cursor, total, capped
+
+
+async def _search(
+    session: AsyncSession, p: Principal, q: str, where: list[Any], limit: int, cursor: str | None
+) -> tuple[list[Customer], str | None, int, bool]:
+    """Best match first: rank the (capped) candidate set, then page through it by offset."""
+    offset = 0
+    if cursor:
+        (offset,) = decode_cursor(cursor, 1)
+        if not isinstance(offset, int) or offset < 0:
+            raise Problem(400, "invalid_cursor")
+    ids = await repo.search_candidates(session, p, q)
+    if not ids:
+        return [], None, 0, False
+    light = (await session.execute(
+        select(Customer.id, Customer.name, Customer.phones, Customer.emails, Customer.updated_at)
+        .where(*where, Customer.id.in_(ids))
+    )).all()
+    ranked = sorted(
+        light,
+        key=lambda r: (-search.score(q, r.name, ["".join(ch for ch in ph if ch.isdigit()) for ph in r.phones], r.emails),
+                       -r.updated_at.timestamp(), -r.id),
+    )
+    page_ids = [r.id for r in ranked[offset : offset + limit]]
+    rows = {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(page_ids)))}
+    next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
+    return [rows[i] for i in page_ids], next_cursor, len(ranked), len(ids) >= repo.SEARCH_CAP
+
+
+# ------------------------------------------------------------------ writes
+
+
+def _snapshot(c: Customer) -> dict[str, Any]:
+    return {f: getattr(c, f) for f in s.CustomerWrite.model_fields} | {"team_id": c.team_id}
+
+
+async def create_customer(session: AsyncSession, p: Principal, body: s.CustomerCreate) -> tuple[Customer, list[s.DuplicateHit]]:
+    p.require("customers", "create")
+    data = body.model_dump(exclude_unset=True)
+    out, identities = await _clean(session, p, data, None)
+    if "owner_id" not in out:
+        me = await session.get(User, p.user_id)
+        out["owner_id"], out["team_id"] = p.user_id, me.team_id if me else None
+    now = utcnow()
+    c = Customer(workspace_id=p.workspace_id, created_by=p.user_id, created_at=now, updated_at=now, version=1,
+                 phones=[], emails=[], tags=[], custom={}, stage="potential")
+    for k, v in out.items():
+        setattr(c, k, v)
+    session.add(c)
+    await session.flush()
+    identities = identities or []
+    dups = await duplicates_for(session, p, identities, c.id)
+    await repo.replace_identities(session, c, identities)
+    await repo.index_search(session, c, identities)
+    after = {k: v for k, v in _snapshot(c).items() if v not in (None, [], {})}
+    audit.change(session, p, "create", "customer", c.id, c.name, audit.diff({}, after))
+    return c, dups
+
+
+def parse_if_match(value: str | None) -> int:
+    if value is None:
+        raise Problem(428, "precondition_required")
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Problem(412, "precondition_failed")
+    return int(raw)
+
+
+async def update_customer(session: AsyncSession, p: Principal, customer_id: int, body: s.CustomerUpdate, if_match: str | None) -> Customer:
+    p.require("customers", "edit")
+    c = await get_customer(session, p, customer_id)
+    expected = parse_if_match(if_match)
+    data = body.model_dump(exclude_unset=True)
+    out, identities = await _clean(session, p, data, c)
+    if c.version != expected:
+        raise Problem(412, "precondition_failed")
+    before = _snapshot(c)
+    for k, v in out.items():
+        setattr(c, k, v)
+    changes = audit.diff(before, _snapshot(c))
+    if not changes:
+        return c
+    # the version check and the bump are one statement: two concurrent writers cannot both win
+    res = await session.execute(
+        update(Customer).where(Customer.id == c.id, Customer.version == expected)
+        .values(version=expected + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        raise Problem(412, "precondition_failed")
+    c.version, c.updated_at = expected + 1, utcnow()
+    if identities is not None:
+        await repo.replace_identities(session, c, identities)
+    if identities is not None or "name" in out or "wechat" in out:
+        await repo.index_search(session, c, identities if identities is not None else identities_of(c))
+    audit.change(session, p, "update", "customer", c.id, c.name, changes)
+    return c
+
+
+async def delete_customer(session: AsyncSession, p: Principal, customer_id: int) -> None:
+    p.require("customers", "delete")
+    c = await get_customer(session, p, customer_id)
+    c.deleted_at = utcnow()
+    c.version += 1
+    audit.change(session, p, "delete", "customer", c.id, c.name)
+
+
+async def restore_customer(session: AsyncSession, p: Principal, customer_id: int) -> Customer:
+    p.require("customers", "delete")
+    c = await get_customer(session, p, customer_id, deleted=True)
+    c.deleted_at = None
+    c.version += 1
+    c.updated_at = utcnow()
+    audit.change(session, p, "restore", "customer", c.id, c.name)
+    return c
+
+
+async def purge_customer(session: AsyncSession, p: Principal, customer_id: int) -> None:
+    if not p.is_admin:
+        raise forbidden()
+    c = await get_customer(session, p, customer_id, deleted=True)
+    audit.change(session, p, "purge", "customer", c.id, c.name)
+    await repo.unindex_search(session, c.id)
+    await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == c.id))
+    await session.execute(delete(Contact).where(Contact.customer_id == c.id))
+    await session.delete(c)
+
+
+async def history(session: AsyncSession, p: Principal, customer_id: int, limit: int | None, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
+    c = await get_customer(session, p, customer_id, deleted=None)
+    contact_ids = select(Contact.id).where(Contact.customer_id == c.id).scalar_subquery()
+    q = select(AuditEntry).where(
+        AuditEntry.workspace_id == p.workspace_id,
+        or_(
+            (AuditEntry.record_type == "customer") & (AuditEntry.record_id == c.id),
+            (AuditEntry.record_type == "contact") & AuditEntry.record_id.in_(contact_ids),
+        ),
+    )
+    return await audit.audit_page(session, q, limit, cursor)
+
+
+# ------------------------------------------------------------------ contacts
+
+
+async def _contact_customer(session: AsyncSession, p: Principal, contact_id: int) -> tuple[Contact, Customer]:
+    row = (await session.execute(
+        select(Contact, Customer).join(Customer, Customer.id == Contact.customer_id)
+        .where(Contact.id == contact_id, Contact.deleted_at.is_(None), Customer.deleted_at.is_(None), repo.scoped(p))
+    )).first()
+    if row is None:
+        raise not_found()
+    return row[0], row[1]
+
+
+def _clean_contact(data: dict[str, Any], existing: Contact | None) -> dict[str, Any]:
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    for f in ("name", "title", "wechat", "notes"):
+        if f in data:
+            out[f] = clean_text(data[f])
+    if "name" in data and not out.get("name"):
+        errors.append(FieldError("name", "required"))
+    for f in ("birthday", "is_primary"):
+        if f in data:
+            out[f] = data[f] if not (f == "is_primary" and data[f] is None) else False
+    if "phones" in data or "emails" in data:
+        phones = data.get("phones") if "phones" in data else (existing.phones if existing else [])
+        emails = data.get("emails") if "emails" in data else (existing.emails if existing else [])
+        out["phones"], out["emails"], _ = normalize_contact_points(phones, emails, errors)
+    if errors:
+        raise validation_error(errors)
+    return out
+
+
+async def _one_primary(session: AsyncSession, contact: Contact) -> None:
+    if contact.is_primary:
+        await session.execute(
+            update(Contact).where(Contact.customer_id == contact.customer_id, Contact.id != contact.id,
+                                  Contact.is_primary).values(is_primary=False)
+        )
+
+
+async def list_contacts(session: AsyncSession, p: Principal, customer_id: int) -> list[Contact]:
+    c = await get_customer(session, p, customer_id)
+    return list(await session.scalars(
+        select(Contact).where(Contact.customer_id == c.id, Contact.deleted_at.is_(None))
+        .order_by(Contact.is_primary.desc(), Contact.id)
+    ))
+
+
+async def create_contact(session: AsyncSession, p: Principal, customer_id: int, body: s.ContactCreate) -> Contact:
+    p.require("customers", "edit")
+    c = await get_customer(session, p, customer_id)
+    out = _clean_contact(body.model_dump(exclude_unset=True), None)
+    contact = Contact(workspace_id=p.workspace_id, customer_id=c.id, created_by=p.user_id, phones=[], emails=[],
+                      is_primary=False, version=1)
+    for k, v in out.items():
+        setattr(contact, k, v)
+    first = not await session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.customer_id == c.id, Contact.deleted_at.is_(None)))
+    contact.is_primary = contact.is_primary or first
+    session.add(contact)
+    await session.flush()
+    await _one_primary(session, contact)
+    audit.change(session, p, "create", "contact", contact.id, f"{c.name} · {contact.name}",
+                 audit.diff({}, {k: v for k, v in out.items() if v not in (None, [])}), {"customer_id": c.id})
+    return contact
+
+
+async def update_contact(session: AsyncSession, p: Principal, contact_id: int, body: s.ContactWrite, if_match: str | None) -> Contact:
+    p.require("customers", "edit")
+    contact, c = await _contact_customer(session, p, contact_id)
+    expected = parse_if_match(if_match)
+    out = _clean_contact(body.model_dump(exclude_unset=True), contact)
+    if contact.version != expected:
+        raise Problem(412, "precondition_failed")
+    before = {k: getattr(contact, k) for k in out}
+    for k, v in out.items():
+        setattr(contact, k, v)
+    changes = audit.diff(before, {k: getattr(contact, k) for k in out})
+    if changes:
+        contact.version += 1
+        contact.updated_at = utcnow()
+        await _one_primary(session, contact)
+        audit.change(session, p, "update", "contact", contact.id, f"{c.name} · {contact.name}", changes,
+                     {"customer_id": c.id})
+    return contact
+
+
+async def delete_contact(session: AsyncSession, p: Principal, contact_id: int) -> None:
+    p.require("customers", "edit")
+    contact, c = await _contact_customer(session, p, contact_id)
+    contact.deleted_at = utcnow()
+    contact.version += 1
+    audit.change(session, p, "delete", "contact", contact.id, f"{c.name} · {contact.name}", None, {"customer_id": c.id})
+
+
+# ------------------------------------------------------------------ custom fields and channels
+
+
+async def save_custom_field(session: AsyncSession, p: Principal, field_id: int | None, body: s.CustomFieldWrite) -> CustomFieldDef:
+    p.require("custom_fields", "create" if field_id is None else "edit")
+    data = body.model_dump(exclude_unset=True)
+    if field_id is None:
+        d = CustomFieldDef(workspace_id=p.workspace_id, entity="customer", options=[], required=False, position=0)
+        if await session.scalar(select(CustomFieldDef.id).where(
+            CustomFieldDef.workspace_id == p.workspace_id, CustomFieldDef.entity == "customer",
+            CustomFieldDef.key == data["key"])):
+            raise validation_error([FieldError("key", "duplicate")])
+        if data["key"] in repo.STANDARD_FIELDS:
+            raise validation_error([FieldError("key", "duplicate")])
+    else:
+        found = await session.scalar(select(CustomFieldDef).where(
+            CustomFieldDef.id == field_id, CustomFieldDef.workspace_id == p.workspace_id))
+        if found is None:
+            raise not_found()
+        d = found
+        if "key" in data and data["key"] != d.key:
+            raise validation_error([FieldError("key", "read_only_field")])
+        if "type" in data and data["type"] != d.type:
+            raise validation_error([FieldError("type", "read_only_field")])
+    before = {"label": d.label, "options": d.options, "required": d.required, "position": d.position}
+    for k in ("key", "label", "type", "required", "position"):
+        if k in data and data[k] is not None:
+            setattr(d, k, data[k])
+    if "options" in data:
+        opts = data["options"] or []
+        values = [o["value"] for o in opts]
+        if len(values) != len(set(values)):
+            raise validation_error([FieldError("options", "duplicate")])
+        d.options = opts
+    if d.type in ("select", "multiselect") and not d.options:
+        raise validation_error([FieldError("options", "required")])
+    if field_id is None:
+        session.add(d)
+        await session.flush()
+        audit.change(session, p, "create", "custom_field", d.id, d.label)
+    else:
+        d.version += 1
+        d.updated_at = utcnow()
+        after = {"label": d.label, "options": d.options, "required": d.required, "position": d.position}
+        audit.change(session, p, "update", "custom_field", d.id, d.label, audit.diff(before, after))
+    return d
+
+
+async def delete_custom_field(session: AsyncSession, p: Principal, field_id: int) -> None:
+    p.require("custom_fields", "delete")
+    d = await session.scalar(select(CustomFieldDef).where(
+        CustomFieldDef.id == field_id, CustomFieldDef.workspace_id == p.workspace_id))
+    if d is None:
+        raise not_found()
+    audit.change(session, p, "delete", "custom_field", d.id, d.label)
+    await session.delete(d)
+
+
+async def list_channels(session: AsyncSession, p: Principal) -> list[s.SourceChannel]:
+    en = current_language.get() == "en"
+    out = [s.SourceChannel(key=k, label=SOURCE_LABELS[k][1 if en else 0], builtin=True) for k in s.BUILTIN_SOURCES]
+    rows = await session.scalars(select(SourceChannel).where(SourceChannel.workspace_id == p.workspace_id)
+                                 .order_by(SourceChannel.id))
+    out += [s.SourceChannel(key=r.key, label=r.label, builtin=False) for r in rows]
+    return out
+
+
+async def add_channel(session: AsyncSession, p: Principal, body: s.SourceChannelCreate) -> s.SourceChannel:
+    p.require_admin()
+    existing = await source_keys(session, p.workspace_id)
+    key = body.key or f"c{len(existing) + 1}"
+    while key in existing:
+        key = key + "x"
+    labels = await session.scalars(select(SourceChannel.label).where(SourceChannel.workspace_id == p.workspace_id))
+    if body.label in set(labels) or body.label in {v[0] for v in SOURCE_LABELS.values()}:
+        raise validation_error([FieldError("label", "duplicate")])
+    ch = SourceChannel(workspace_id=p.workspace_id, key=key, label=body.label)
+    session.add(ch)
+    await session.flush()
+    audit.change(session, p, "create", "source_channel", ch.id, ch.label)
+    return s.SourceChannel(key=ch.key, label=ch.label, builtin=False)
+
+
+async def delete_channel(session: AsyncSession, p: Principal, key: str) -> None:
+    p.require_admin()
+    ch = await session.scalar(select(SourceChannel).where(SourceChannel.workspace_id == p.workspace_id,
+                                                          SourceChannel.key == key))
+    if ch is None:
+        raise not_found()
+    audit.change(session, p, "delete", "source_channel", ch.id, ch.label)
+    await session.delete(ch)
+
+
+FIELD_LABELS = {
+    "name": ("客户名称", "Name"), "kind": ("客户类型", "Type"), "industry": ("行业", "Industry"),
+    "size": ("规模", "Size"), "province": ("省份", "Province"), "city": ("城市", "City"),
+    "district": ("区县", "District"), "address": ("地址", "Address"), "phones": ("电话", "Phones"),
+    "emails": ("邮箱", "Emails"), "wechat": ("微信", "WeChat"), "website": ("网站", "Website"),
+    "source": ("获客渠道", "Source"), "stage": ("生命周期阶段", "Lifecycle stage"), "grade": ("客户分级", "Grade"),
+    "tags": ("标签", "Tags"), "owner_id": ("负责人", "Owner"), "team_id": ("所属团队", "Team"),
+    "birthday": ("生日/成立日期", "Birthday / founded"), "notes": ("备注", "Notes"),
+    "created_at": ("创建时间", "Created"), "updated_at": ("更新时间", "Updated"), "deleted_at": ("删除时间", "Deleted"),
+}
+ENUM_LABELS = {
+    "kind": {"company": ("企业客户", "Company"), "person": ("个人客户", "Person")},
+    "stage": {"potential": ("潜在客户", "Potential"), "first_purchase": ("首次购买", "First purchase"),
+              "repeat": ("重复购买", "Repeat"), "loyal": ("忠诚客户", "Loyal"), "at_risk": ("流失风险", "At risk"),
+              "lost": ("流失", "Lost")},
+    "grade": {g: (f"{g} 类", f"Grade {g}") for g in s.GRADES},
+    "size": {v: (f"{v} 人", f"{v} people") for v in s.SIZES},
+}
+
+
+async def meta(session: AsyncSession, p: Principal) -> s.CustomerMeta:
+    p.require("customers", "view")
+    en = current_language.get() == "en"
+    fields = []
+    channels = await list_channels(session, p)
+    for name, (typ, sortable) in repo.STANDARD_FIELDS.items():
+        options = None
+        if name in ENUM_LABELS:
+            options = [s.Option(value=v, label=lab[1 if en else 0]) for v, lab in ENUM_LABELS[name].items()]
+        elif name == "source":
+            options = [s.Option(value=c.key, label=c.label) for c in channels]
+        fields.append(s.FieldMeta(name=name, label=FIELD_LABELS[name][1 if en else 0], type=typ, sortable=sortable,
+                                  filterable=True, options=options))
+    defs = [s.CustomFieldDef.model_validate(d, from_attributes=True) for d in await repo.custom_defs(session, p.workspace_id)]
+    return s.CustomerMeta(fields=fields, custom_fields=defs)

@@ -1,0 +1,1 @@
+"""Shared building blocks: models, errors, i18n, pagination, search, normalisation."""

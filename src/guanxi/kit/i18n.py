@@ -1,0 +1,69 @@
+"""Messages in the user's language (zh-CN default, en)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+LANGUAGES = ("zh-CN", "en")
+current_language: ContextVar[str] = ContextVar("current_language", default="zh-CN")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # code: (zh-CN, en)
+    "validation_failed": ("提交的数据有误", "Some fields are invalid"),
+    "invalid_json": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+    "unknown_field": ("未知字段", "Unknown field"),
+    "read_only_field": ("该字段由系统维护，不能修改", "This field is set by the system and cannot be written"),
+    "owner_not_allowed": ("你的角色不能指定负责人", "Your role may not assign the owner"),
+    "not_authenticated": ("请先登录", "Please sign in"),
+    "session_expired": ("登录已过期，请重新登录", "Your session has expired; please sign in again"),
+    "csrf_failed": ("安全校验失败，请刷新页面后重试", "Security check failed; reload the page and try again"),
+    "forbidden": ("你没有权限执行此操作", "You are not allowed to do this"),
+    "not_found": ("记录不存在或无权查看", "Not found"),
+    "precondition_failed": ("记录已被他人修改，请刷新后重试", "The record was changed by someone else; reload and try again"),
+    "precondition_required": ("缺少 If-Match 请求头", "The If-Match header is required"),
+    "idempotency_key_reused": ("该幂等键已用于另一请求", "This Idempotency-Key was used for another request"),
+    "payload_too_large": ("请求体过大", "The request body is too large"),
+    "invalid_credentials": ("账号或密码错误", "Wrong login or password"),
+    "login_throttled": ("登录失败次数过多，请稍后再试", "Too many failed sign-ins; try again later"),
+    "conflict": ("操作与现有数据冲突", "This conflicts with existing data"),
+    "invalid_cursor": ("分页游标无效", "The page cursor is invalid"),
+    "invalid_filter": ("筛选条件无效", "Invalid filter"),
+    "invalid_sort": ("排序字段无效", "Invalid sort field"),
+    "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
+    "internal_error": ("服务器内部错误", "Internal server error"),
+    "api_key_read_only": ("该 API 密钥只有读取权限", "This API key may only read"),
+    # field errors
+    "required": ("必填", "Required"),
+    "invalid_phone": ("不是有效的电话号码", "Not a valid phone number"),
+    "invalid_email": ("不是有效的邮箱地址", "Not a valid email address"),
+    "invalid_value": ("值无效", "Invalid value"),
+    "invalid_option": ("不是可选的选项", "Not one of the options"),
+    "invalid_type": ("类型不正确", "Wrong type"),
+    "too_long": ("内容过长", "Too long"),
+    "too_short": ("内容过短", "Too short"),
+    "invalid_user": ("用户不存在", "No such user"),
+    "duplicate": ("已存在", "Already exists"),
+    "weak_password": ("密码至少 8 位", "The password needs at least 8 characters"),
+    "wrong_password": ("当前密码不正确", "The current password is wrong"),
+    "in_use": ("仍在使用中，不能删除", "Still in use; cannot be deleted"),
+    "not_editable": ("内置角色不能修改", "Built-in roles cannot be changed"),
+}
+
+
+def t(code: str, lang: str | None = None) -> str:
+    pair = MESSAGES.get(code)
+    if pair is None:
+        return code
+    return pair[1] if (lang or current_language.get()) == "en" else pair[0]
+
+
+def pick_language(accept_language: str | None) -> str:
+    if not accept_language:
+        return "zh-CN"
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return "zh-CN"

@@ -1,0 +1,58 @@
+"""Phones and emails are normalised on the way in; text is folded for search and duplicates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+DEFAULT_REGION = "CN"
+
+
+class PhoneError(ValueError):
+    pass
+
+
+def normalize_phone(raw: str) -> tuple[str, str]:
+    """Return (display, E.164). Mainland numbers display in national format."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text or len(text) > 40:
+        raise PhoneError(raw)
+    try:
+        num = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise PhoneError(raw) from None
+    if not phonenumbers.is_valid_number(num):
+        raise PhoneError(raw)
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    if num.country_code == 86:
+        display = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL)
+    else:
+        display = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return display, e164
+
+
+def normalize_email(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).strip()
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(raw) from None
+    return info.normalized.lower()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Full-width to half-width, lower case, no spaces: 张 伟 and 张伟 fold alike."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value).strip()
+    return value or None

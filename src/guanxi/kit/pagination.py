@@ -1,0 +1,88 @@
+"""Keyset pagination: opaque cursors, NULL-aware "rows after this one" conditions, capped counts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from guanxi.kit.errors import Problem
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+COUNT_CAP = 10_000
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = None
+    total_capped: bool = False
+
+
+def encode_cursor(values: list[Any]) -> str:
+    def enc(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
+        if isinstance(v, Decimal):
+            return {"n": str(v)}
+        return v
+
+    raw = json.dumps([enc(v) for v in values], ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    def dec(v: Any) -> Any:
+        if isinstance(v, dict):
+            if "dt" in v:
+                return datetime.fromisoformat(v["dt"])
+            if "d" in v:
+                return date.fromisoformat(v["d"])
+            if "n" in v:
+                return Decimal(v["n"])
+            raise ValueError
+        return v
+
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError
+        return [dec(v) for v in values]
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise Problem(400, "invalid_cursor") from None
+
+
+def after(
+    col: ColumnElement[Any], id_col: ColumnElement[Any], value: Any, last_id: int, *, desc: bool, nulls_low: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (value, last_id) in ORDER BY col [DESC], id [DESC].
+
+    `nulls_low` says whether the database sorts NULL below every value (SQLite) or above (PostgreSQL);
+    following the database's own NULL order lets it walk the index instead of sorting.
+    """
+    if value is None:
+        nulls_first_in_walk = nulls_low != desc
+        same = and_(col.is_(None), (id_col < last_id) if desc else (id_col > last_id))
+        return or_(same, col.is_not(None)) if nulls_first_in_walk else same
+    beyond = (col < value) if desc else (col > value)
+    tie = and_(col == value, (id_col < last_id) if desc else (id_col > last_id))
+    nulls_after = nulls_low == desc
+    return or_(beyond, tie, col.is_(None)) if nulls_after else or_(beyond, tie)
+
+
+def clamp_limit(limit: int | None, default: int = 50) -> int:
+    if limit is None:
+        return default
+    return max(1, min(int(limit), MAX_LIMIT))
+
+
+__all__ = ["Page", "encode_cursor", "decode_cursor", "after", "clamp_limit", "COUNT_CAP", "true", "false"]
