@@ -19,14 +19,17 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     text,
     true,
+    type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -139,8 +142,9 @@ class FieldRef:
 def custom_ref(kind: str, d: CustomFieldDef) -> FieldRef:
     typ = CUSTOM_TYPES[d.type]
     if kind == "postgresql":
-        raw = Customer.custom[d.key]
-        txt = Customer.custom[d.key].astext
+        col = type_coerce(Customer.custom, JSONB)
+        raw = col[d.key]
+        txt = col[d.key].astext
         if typ == "number":
             expr: Any = cast(txt, Numeric)
         elif typ == "user":
@@ -174,8 +178,9 @@ def _coerce(ref: FieldRef, raw: str) -> Any:
             return float(Decimal(raw))
         if ref.type in ("user", "team"):
             return int(raw)
-        if ref.type == "date":
-            return date.fromisoformat(raw)
+        if ref.type == "date":  # custom dates are ISO strings inside JSON
+            d = date.fromisoformat(raw)
+            return d.isoformat() if ref.name.startswith("custom.") else d
         if ref.type == "datetime":
             return datetime.fromisoformat(raw) if "T" in raw else datetime.combine(date.fromisoformat(raw), time())
         if ref.type == "boolean":
@@ -189,8 +194,7 @@ def _coerce(ref: FieldRef, raw: str) -> Any:
 
 def _list_member(kind: str, ref: FieldRef, values: list[str]) -> ColumnElement[bool]:
     if kind == "postgresql":
-        col = ref.expr if ref.name.startswith("custom.") else ref.expr
-        return or_(*[col.contains([v]) for v in values])
+        return or_(*[ref.expr.op("@>")(literal([v], type_=JSONB)) for v in values])
     je = func.json_each(Customer.custom if ref.name.startswith("custom.") else ref.expr, ref.json_list).table_valued("value")
     return exists(select(1).select_from(je).where(je.c.value.in_(values)))
 

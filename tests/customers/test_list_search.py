@@ -1,0 +1,133 @@
+import pytest
+
+from tests.fixtures.factories import call, make_custom_field, make_customer, make_world
+
+pytestmark = pytest.mark.anyio
+
+
+async def _ids(client, w, who, query):
+    r = await call(client, w, who, "GET", f"/api/v1/customers?{query}")
+    assert r.status_code == 200, r.text
+    return [x["id"] for x in r.json()["items"]]
+
+
+async def test_search_by_name_part_pinyin_initials_phone_email(client, db):
+    w = await make_world(db)
+    zw = await make_customer(db, w, "sales", kind="person", name="张伟", phones=["13812345678"])
+    yq = await make_customer(db, w, "sales", name="杭州云栖数据科技有限公司", emails=["info@yunqidata.com"])
+    zwl = await make_customer(db, w, "sales", kind="person", name="张文亮")
+    other = await make_customer(db, w, "sales", name="深圳前海华瑞供应链管理有限公司", phones=["0755-88881234"])
+    assert await _ids(client, w, "sales", "q=张伟") == [zw.id]
+    assert set(await _ids(client, w, "sales", "q=张")) == {zw.id, zwl.id}  # one character of a person's name
+    assert await _ids(client, w, "sales", "q=云栖") == [yq.id]  # a part in the middle of a name
+    assert await _ids(client, w, "sales", "q=数据科技") == [yq.id]
+    assert await _ids(client, w, "sales", "q=zhangwei") == [zw.id]
+    assert (await _ids(client, w, "sales", "q=zw"))[0] == zw.id  # initials: exact initials rank first
+    assert set(await _ids(client, w, "sales", "q=zw")) == {zw.id, zwl.id}
+    assert await _ids(client, w, "sales", "q=yunqi") == [yq.id]
+    assert await _ids(client, w, "sales", "q=2345") == [zw.id]  # 4 digits from the middle of a phone
+    assert await _ids(client, w, "sales", "q=88881234") == [other.id]
+    assert await _ids(client, w, "sales", "q=info@yunqidata.com") == [yq.id]
+    assert await _ids(client, w, "sales", "q=不存在的名字") == []
+
+
+async def test_search_respects_scope_and_workspace(client, db):
+    w = await make_world(db)
+    w2 = await make_world(db)
+    mine = await make_customer(db, w, "sales", name="王芳花店")
+    await make_customer(db, w, "other_team", name="王芳花艺")
+    await make_customer(db, w2, "sales", name="王芳花园")
+    assert await _ids(client, w, "sales", "q=王芳") == [mine.id]
+    assert len(await _ids(client, w, "admin", "q=王芳")) == 2
+
+
+async def test_search_ranks_exact_then_prefix_then_contains(client, db):
+    w = await make_world(db)
+    contains = await make_customer(db, w, "sales", name="上海李明贸易有限公司")
+    prefix = await make_customer(db, w, "sales", name="李明科技")
+    exact = await make_customer(db, w, "sales", kind="person", name="李明")
+    assert await _ids(client, w, "sales", "q=李明") == [exact.id, prefix.id, contains.id]
+
+
+async def test_keyset_pages_cover_everything_once(client, db):
+    w = await make_world(db)
+    made = [await make_customer(db, w, "sales", name=f"客户{i:02d}", grade=("A" if i % 3 == 0 else None)) for i in range(23)]
+    for sort in ("name", "-name", "-updated_at", "grade", "-grade", "created_at"):
+        seen, cursor = [], None
+        while True:
+            q = f"sort={sort}&limit=5" + (f"&cursor={cursor}" if cursor else "")
+            body = (await call(client, w, "sales", "GET", f"/api/v1/customers?{q}")).json()
+            seen += [x["id"] for x in body["items"]]
+            assert body["total"] == 23
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(c.id for c in made), sort
+        assert len(seen) == len(set(seen))
+    names = [x["name"] for x in (await call(client, w, "sales", "GET", "/api/v1/customers?sort=-name&limit=3")).json()["items"]]
+    assert names == ["客户22", "客户21", "客户20"]
+    bad = await call(client, w, "sales", "GET", "/api/v1/customers?cursor=garbage")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_filters_on_standard_and_custom_fields(client, db):
+    w = await make_world(db)
+    await make_custom_field(db, w, "budget", "money")
+    await make_custom_field(db, w, "intent", "select", ["high", "low"])
+    await make_custom_field(db, w, "products", "multiselect", ["screen", "saas"])
+    await make_custom_field(db, w, "vip", "boolean")
+    await make_custom_field(db, w, "visit", "date")
+    a = await make_customer(db, w, "sales", name="甲", city="杭州", stage="loyal", tags=["重点客户"],
+                            custom={"budget": "500000.00", "intent": "high", "products": ["screen", "saas"], "vip": True, "visit": "2026-12-01"})
+    b = await make_customer(db, w, "sales", name="乙", city="上海", stage="potential",
+                            custom={"budget": "20000.00", "intent": "low", "products": ["saas"], "vip": False})
+    c = await make_customer(db, w, "sales", name="丙", city="杭州", stage="lost")
+    f = lambda *xs: "&".join(f"filter={x}" for x in xs)  # noqa: E731
+    assert set(await _ids(client, w, "sales", f("city:eq:杭州"))) == {a.id, c.id}
+    assert set(await _ids(client, w, "sales", f("stage:in:loyal,lost"))) == {a.id, c.id}
+    assert await _ids(client, w, "sales", f("tags:contains:重点客户")) == [a.id]
+    assert set(await _ids(client, w, "sales", f("tags:empty:"))) == {b.id, c.id}
+    assert await _ids(client, w, "sales", f("custom.budget:gte:100000")) == [a.id]
+    assert set(await _ids(client, w, "sales", f("custom.budget:between:10000..600000"))) == {a.id, b.id}
+    assert await _ids(client, w, "sales", f("custom.intent:eq:low")) == [b.id]
+    assert set(await _ids(client, w, "sales", f("custom.products:contains:saas"))) == {a.id, b.id}
+    assert await _ids(client, w, "sales", f("custom.vip:eq:true")) == [a.id]
+    assert await _ids(client, w, "sales", f("custom.visit:lte:2026-12-31")) == [a.id]
+    assert await _ids(client, w, "sales", f("custom.intent:empty:")) == [c.id]
+    assert await _ids(client, w, "sales", f("city:eq:杭州", "custom.intent:eq:high")) == [a.id]
+    assert await _ids(client, w, "sales", "sort=-custom.budget&" + f("custom.budget:notempty:")) == [a.id, b.id]
+    assert await _ids(client, w, "sales", "sort=custom.budget&" + f("custom.budget:notempty:")) == [b.id, a.id]
+    assert set(await _ids(client, w, "sales", f("created_at:between:2000-01-01..2100-01-01"))) == {a.id, b.id, c.id}
+    for bad in ("nope:eq:1", "city:like:x", "custom.nope:eq:1", "custom.budget:gte:abc", "city"):
+        r = await call(client, w, "sales", "GET", f"/api/v1/customers?filter={bad}")
+        assert r.status_code == 400 and r.json()["code"] == "invalid_filter", bad
+    r = await call(client, w, "sales", "GET", "/api/v1/customers?sort=phones")
+    assert r.status_code == 400 and r.json()["code"] == "invalid_sort"
+
+
+async def test_meta_lists_fields_and_custom_fields(client, db):
+    w = await make_world(db)
+    await make_custom_field(db, w, "budget", "money", label="预算")
+    m = (await call(client, w, "sales", "GET", "/api/v1/customers/meta")).json()
+    names = {f["name"]: f for f in m["fields"]}
+    assert names["stage"]["label"] == "生命周期阶段"
+    assert {o["value"] for o in names["stage"]["options"]} == {"potential", "first_purchase", "repeat", "loyal", "at_risk", "lost"}
+    assert m["custom_fields"][0]["key"] == "budget"
+
+
+async def test_custom_fields_and_channels_admin(client, db):
+    w = await make_world(db)
+    r = await call(client, w, "admin", "POST", "/api/v1/custom-fields", json={"key": "intent", "label": "意向度", "type": "select", "options": [{"value": "high", "label": "高"}]})
+    assert r.status_code == 201, r.text
+    dup = await call(client, w, "admin", "POST", "/api/v1/custom-fields", json={"key": "intent", "label": "x", "type": "text"})
+    assert dup.status_code == 422
+    nopt = await call(client, w, "admin", "POST", "/api/v1/custom-fields", json={"key": "kind2", "label": "x", "type": "select"})
+    assert nopt.status_code == 422 and nopt.json()["errors"][0]["field"] == "options"
+    assert (await call(client, w, "sales", "POST", "/api/v1/custom-fields", json={"key": "z", "label": "z", "type": "text"})).status_code == 403
+    ch = await call(client, w, "admin", "POST", "/api/v1/source-channels", json={"label": "抖音"})
+    assert ch.status_code == 201
+    key = ch.json()["key"]
+    c = await call(client, w, "sales", "POST", "/api/v1/customers", json={"kind": "person", "name": "赵丽", "source": key})
+    assert c.status_code == 201
+    bad = await call(client, w, "sales", "POST", "/api/v1/customers", json={"kind": "person", "name": "赵丽", "source": "tiktok"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "source"
