@@ -164,4 +164,4 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreate(WriteModel):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Literal["read", "write"]] = Field(default_factory=lambda: ["read"], min_length=1, max_length=2)
+    scopes: list[Literal["read", "write"]] = Field(default=["read"], min_length=1, max_length=2)

@@ -46,21 +46,21 @@ async def get_principal(request: Request, session: DbSession) -> Principal:
             key.last_used_at = now
         api_scopes = tuple(key.scopes.get("scopes", ["read"]))
     else:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
             raise Problem(401, "not_authenticated")
-        row = (
+        srow = (
             await session.execute(
                 select(AuthSession, User, Role, Team.path)
                 .join(User, User.id == AuthSession.user_id)
                 .join(Role, Role.id == User.role_id)
                 .outerjoin(Team, Team.id == User.team_id)
-                .where(AuthSession.id == token_hash(token))
+                .where(AuthSession.id == token_hash(cookie))
             )
         ).first()
-        if row is None:
+        if srow is None:
             raise Problem(401, "not_authenticated")
-        auth_session, user, role, path = row
+        auth_session, user, role, path = srow
         if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.active:
             raise Problem(401, "session_expired")
         if request.method not in SAFE_METHODS:

@@ -66,12 +66,13 @@ async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_
     tids = sorted({t for t in team_ids if t is not None})
     if not uids and not tids:
         return {}, {}
-    parts = []
+    parts: list[Any] = []
     if uids:
         parts.append(select(literal_column("'u'").label("k"), User.id, User.name).where(User.id.in_(uids)))
     if tids:
         parts.append(select(literal_column("'t'").label("k"), Team.id, Team.name).where(Team.id.in_(tids)))
-    rows = (await session.execute(union_all(*parts) if len(parts) > 1 else parts[0])).all()
+    stmt: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    rows = (await session.execute(stmt)).all()
     users = {r[1]: r[2] for r in rows if r[0] == "u"}
     teams = {r[1]: r[2] for r in rows if r[0] == "t"}
     return users, teams

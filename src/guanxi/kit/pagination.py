@@ -62,7 +62,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 
 def after(
-    col: ColumnElement[Any], id_col: ColumnElement[Any], value: Any, last_id: int, *, desc: bool, nulls_low: bool
+    col: Any, id_col: Any, value: Any, last_id: int, *, desc: bool, nulls_low: bool
 ) -> ColumnElement[bool]:
     """Rows strictly after (value, last_id) in ORDER BY col [DESC], id [DESC].
 
