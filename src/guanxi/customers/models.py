@@ -17,6 +17,8 @@ class Customer(BusinessMixin, Base):
     __tablename__ = "customers"
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(200))
+    # "zhangwei zw": kept with the name so ranking search results never recomputes pinyin
+    name_pinyin: Mapped[str | None] = mapped_column(String(400))
     industry: Mapped[str | None] = mapped_column(String(50))
     size: Mapped[str | None] = mapped_column(String(10))
     province: Mapped[str | None] = mapped_column(String(30))

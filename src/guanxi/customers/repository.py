@@ -40,7 +40,7 @@ from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
 from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
 
-SEARCH_CAP = 2000
+SEARCH_CAP = 1000
 
 
 def dialect(session: AsyncSession) -> str:
@@ -371,6 +371,7 @@ async def index_search(session: AsyncSession, customer: Customer, identities: li
     emails = [v for k, v in identities if k == "email"]
     extra = [customer.wechat or ""]
     doc = search.document(customer.name, phones, emails, extra)
+    customer.name_pinyin = " ".join(search.pinyin_of(customer.name))
     if dialect(session) == "postgresql":
         await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
                               {"doc": doc, "id": customer.id})

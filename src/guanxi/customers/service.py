@@ -305,12 +305,13 @@ async def _search(
     if not ids:
         return [], None, 0, False
     light = (await session.execute(
-        select(Customer.id, Customer.name, Customer.phones, Customer.emails, Customer.updated_at)
+        select(Customer.id, Customer.name, Customer.name_pinyin, Customer.phones, Customer.emails, Customer.updated_at)
         .where(*where, Customer.id.in_(ids))
     )).all()
     ranked = sorted(
         light,
-        key=lambda r: (-search.score(q, r.name, ["".join(ch for ch in ph if ch.isdigit()) for ph in r.phones], r.emails),
+        key=lambda r: (-search.score(q, r.name, ["".join(ch for ch in ph if ch.isdigit()) for ph in r.phones], r.emails,
+                                     r.name_pinyin),
                        -r.updated_at.timestamp(), -r.id),
     )
     page_ids = [r.id for r in ranked[offset : offset + limit]]

@@ -74,7 +74,7 @@ def query_terms(q: str) -> list[str]:
     return [w[:MAX_PINYIN] for w in words(q)][:8]
 
 
-def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str]) -> int:
+def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], name_pinyin: str | None = None) -> int:
     """Higher is better: exact name, name prefix, name part, pinyin, initials, phone, email."""
     qf = "".join(words(q))
     nf = "".join(words(name))
@@ -86,7 +86,10 @@ def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str]) 
         return 90
     if qf in nf:
         return 80 - min(nf.index(qf), 20)
-    full, initials = pinyin_of(name)
+    if name_pinyin:
+        full, _, initials = name_pinyin.partition(" ")
+    else:
+        full, initials = pinyin_of(name)
     if full == qf or initials == qf:
         return 70
     if full.startswith(qf) or initials.startswith(qf):

@@ -199,6 +199,7 @@ def upgrade() -> None:
     op.create_table('customers',
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_pinyin', sa.String(length=400), nullable=True),
     sa.Column('industry', sa.String(length=50), nullable=True),
     sa.Column('size', sa.String(length=10), nullable=True),
     sa.Column('province', sa.String(length=30), nullable=True),
