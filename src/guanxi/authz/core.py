@@ -41,7 +41,7 @@ BUILTIN_ROLES: dict[str, dict[str, Any]] = {
     "manager": {
         "name": ("销售经理", "Manager"),
         "scope": "team",
-        "permissions": {"customers": list(ACTIONS), "users": ["view"], "teams": ["view"]},
+        "permissions": {"customers": list(ACTIONS)},
         "field_rules": {},
     },
     "sales": {

@@ -409,6 +409,7 @@ async def find_by_identities(
         select(Customer, CustomerIdentity.kind, CustomerIdentity.value)
         .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
         .where(CustomerIdentity.workspace_id == workspace_id, or_(*conds), Customer.deleted_at.is_(None))
+        .order_by(Customer.id)
         .limit(20)
     )
     if exclude_id:

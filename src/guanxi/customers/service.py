@@ -473,7 +473,7 @@ async def _one_primary(session: AsyncSession, contact: Contact) -> None:
 
 
 async def list_contacts(session: AsyncSession, p: Principal, customer_id: int) -> list[Contact]:
-    c = await get_customer(session, p, customer_id)
+    c = await get_customer(session, p, customer_id, deleted=None)  # readable in the recycle bin too
     return list(await session.scalars(
         select(Contact).where(Contact.customer_id == c.id, Contact.deleted_at.is_(None))
         .order_by(Contact.is_primary.desc(), Contact.id)

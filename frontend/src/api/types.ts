@@ -1,0 +1,40 @@
+// Names for the generated OpenAPI schemas. Everything here is an alias of `schema.d.ts`
+// (regenerate with `npm run gen` after `guanxi openapi > openapi.json`), never a hand-written shape.
+import type { components, paths } from './schema'
+
+type S = components['schemas']
+
+export type Me = S['Me']
+export type User = S['UserOut']
+export type UserCreate = S['UserCreate']
+export type UserUpdate = S['UserUpdate']
+export type UserLookup = S['UserLookup']
+export type Team = S['TeamOut']
+export type TeamWrite = S['TeamWrite']
+export type Role = S['RoleOut']
+export type RoleWrite = S['RoleWrite']
+export type PermissionCatalog = S['Catalog']
+export type ApiKey = S['ApiKeyOut']
+export type AuditEntry = S['AuditEntryOut']
+export type FieldChange = S['Change']
+export type CustomFieldDef = S['CustomFieldDef']
+export type CustomFieldCreate = S['CustomFieldCreate']
+export type CustomFieldType = S['CustomFieldCreate']['type']
+export type FieldOption = S['Option']
+export type SourceChannel = S['SourceChannel']
+export type Customer = S['Customer']
+export type CustomerCreate = S['CustomerCreate']
+export type CustomerUpdate = S['CustomerUpdate']
+/** POST /customers answers a Customer with `duplicates` filled in. */
+export type CustomerCreated = S['Customer']
+export type DuplicateMatch = S['DuplicateHit']
+export type CustomerMeta = S['CustomerMeta']
+export type MetaField = S['FieldMeta']
+export type Contact = S['Contact']
+export type ContactCreate = S['ContactCreate']
+export type ContactUpdate = S['ContactWrite']
+
+export type CustomerListQuery = NonNullable<paths['/api/v1/customers']['get']['parameters']['query']>
+export type RoleScope = NonNullable<S['RoleWrite']['scope']>
+/** Record ids are integers. */
+export type Id = Customer['id']

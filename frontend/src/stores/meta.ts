@@ -1,0 +1,81 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import { api, unwrap } from '@/api/client'
+import type { CustomerMeta, CustomFieldDef, SourceChannel, Team, UserLookup } from '@/api/types'
+
+/** Workspace metadata the customer screens need: field labels, custom fields, source channels. */
+export const useMetaStore = defineStore('meta', () => {
+  const customerMeta = ref<CustomerMeta | null>(null)
+  const sources = ref<SourceChannel[]>([])
+  const teams = ref<Team[]>([])
+  const users = ref<Record<number, UserLookup>>({})
+  let loading: Promise<void> | null = null
+
+  async function load(force = false): Promise<void> {
+    if (customerMeta.value && !force) return
+    if (loading && !force) return loading
+    loading = (async () => {
+      const [meta, channels, teamList] = await Promise.all([
+        unwrap(api.GET('/api/v1/customers/meta')),
+        unwrap(api.GET('/api/v1/source-channels')),
+        unwrap(api.GET('/api/v1/teams')).catch(() => [] as Team[]),
+      ])
+      customerMeta.value = meta
+      sources.value = channels
+      teams.value = teamList
+    })()
+    try {
+      await loading
+    } finally {
+      loading = null
+    }
+  }
+
+  const customFields = computed<CustomFieldDef[]>(() =>
+    [...(customerMeta.value?.custom_fields ?? [])].sort((a, b) => a.position - b.position),
+  )
+
+  function fieldLabel(name: string): string | null {
+    if (name.startsWith('custom.')) {
+      const key = name.slice(7)
+      return customFields.value.find((f) => f.key === key)?.label ?? null
+    }
+    return customerMeta.value?.fields.find((f) => f.name === name)?.label ?? null
+  }
+
+  function sourceLabel(key: string | null | undefined): string {
+    if (!key) return ''
+    return sources.value.find((s) => s.key === key)?.label ?? key
+  }
+
+  function rememberUsers(list: UserLookup[]) {
+    const next = { ...users.value }
+    for (const u of list) next[u.id] = u
+    users.value = next
+  }
+
+  async function lookupUsers(q: string): Promise<UserLookup[]> {
+    const list = await unwrap(api.GET('/api/v1/users/lookup', { params: { query: { q } } }))
+    rememberUsers(list)
+    return list
+  }
+
+  function userName(id: number | string | null | undefined): string {
+    if (id === null || id === undefined || id === '') return ''
+    return users.value[Number(id)]?.name ?? ''
+  }
+
+  function teamName(id: number | string | null | undefined): string {
+    if (id === null || id === undefined || id === '') return ''
+    return teams.value.find((t) => t.id === Number(id))?.name ?? ''
+  }
+
+  function reset() {
+    customerMeta.value = null
+    sources.value = []
+    teams.value = []
+    users.value = {}
+  }
+
+  return { teams, teamName, customerMeta, sources, customFields, load, fieldLabel, sourceLabel, lookupUsers, rememberUsers, userName, users, reset }
+})

@@ -1,0 +1,1084 @@
+"""Every /api/v1 route × every role × every kind of target record, driven by one table.
+
+GRIDS below is the specification, written from docs/api-contract.md and the role definitions
+(admin all; manager team a + sub-team a1 + own; sales own; service all, view/edit; marketing all,
+view/export; readonly all, view; recycle bin needs `delete`; purge and settings are admin-only except
+the routes every signed-in user may use). It is deliberately not derived from src/: each cell is
+the expected answer, so a change in behaviour shows up as a failing cell.
+
+Cell syntax: `STATUS[listed][!]`
+  STATUS  expected HTTP status; 403 must carry code `forbidden`, 404 code `not_found`
+  listed  for list-like answers: `+` the target is in the answer, `-` it is not,
+          `~` (duplicate check) a hit is reported without revealing the record (id and name null)
+  !       a known application bug: the cell states the correct answer and the case is a strict xfail
+          (reason in BUGS)
+
+Targets of customer routes: own (owned by the caller), teammate (owner `teammate`, team a),
+subteam (owner `subteam`, team a1), other_team (owner `other_team`, team b), other_ws (a customer of a
+second workspace), deleted (own, in the recycle bin). `[binned]` / `[bin]` variants put every target
+in the recycle bin first. Settings targets: ws (a record of the caller's workspace), other_ws,
+own / other_user (API keys). `-` = the route has no target record.
+
+Every case checks: the status and problem code; for an allowed write, that it really happened (read
+back from the database); for a refused request and for every read, that nothing changed (the target
+rows and the row counts of both workspaces, audit log included, are identical before and after).
+Snapshots are read straight from the database rather than through the admin API, so that they
+don't depend on read paths this test is checking.
+
+One app, one client and two worlds are shared by the whole module (building a FastAPI app costs
+~50 ms on its first request, a world ~40 ms); every case makes its own target records, so cases don't
+depend on each other. Rows added by other cases are never a problem because each case only looks at
+its own records and at count *differences*.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User
+from guanxi.accounts.security import new_token, token_hash, verify_password
+from guanxi.app import create_app
+from guanxi.config import Settings
+from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
+from guanxi.db import Database
+from guanxi.kit.models import utcnow
+from tests.fixtures.factories import PASSWORD, PEOPLE, World, call, make_customer, make_world, password_hash
+
+pytestmark = pytest.mark.anyio
+
+ROLES = ("admin", "manager", "sales", "service", "marketing", "readonly")
+
+# ------------------------------------------------------------------------------------------------ the table
+
+GRIDS: dict[str, str] = {
+    # ------------------------------------------------------------------ one customer record
+    "GET /api/v1/customers/{customer_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       200
+        manager    200  200       200      404         404       200
+        sales      200  404       404      404         404       200
+        service    200  200       200      200         404       200
+        marketing  200  200       200      200         404       200
+        readonly   200  200       200      200         404       200
+    """,
+    "PATCH /api/v1/customers/{customer_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  200       200      200         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "DELETE /api/v1/customers/{customer_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      204  204       204      204         404       404
+        manager    204  204       204      404         404       404
+        sales      204  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # restore needs `delete`; only a record in the recycle bin can be restored
+    "POST /api/v1/customers/{customer_id}/restore": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      404  404       404      404         404       200
+        manager    404  404       404      404         404       200
+        sales      404  404       404      404         404       200
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "POST /api/v1/customers/{customer_id}/restore [binned]": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    403  403       403      403         403
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    # purge is admin-only and only from the recycle bin
+    "DELETE /api/v1/customers/{customer_id}/purge": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      404  404       404      404         404       204
+        manager    403  403       403      403         403       403
+        sales      403  403       403      403         403       403
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "DELETE /api/v1/customers/{customer_id}/purge [binned]": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      204  204       204      204         404
+        manager    403  403       403      403         403
+        sales      403  403       403      403         403
+        service    403  403       403      403         403
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    "GET /api/v1/customers/{customer_id}/history": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       200
+        manager    200  200       200      404         404       200
+        sales      200  404       404      404         404       200
+        service    200  200       200      200         404       200
+        marketing  200  200       200      200         404       200
+        readonly   200  200       200      200         404       200
+    """,
+    # a customer in the recycle bin opens like any other (GET and history answer 200 and the UI shows
+    # its contacts tab), so its contacts must be readable too
+    "GET /api/v1/customers/{customer_id}/contacts": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       200
+        manager    200  200       200      404         404       200
+        sales      200  404       404      404         404       200
+        service    200  200       200      200         404       200
+        marketing  200  200       200      200         404       200
+        readonly   200  200       200      200         404       200
+    """,
+    "POST /api/v1/customers/{customer_id}/contacts": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      201  201       201      201         404       404
+        manager    201  201       201      404         404       404
+        sales      201  404       404      404         404       404
+        service    201  201       201      201         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # a contact of the target customer
+    "PATCH /api/v1/contacts/{contact_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  200       200      200         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "DELETE /api/v1/contacts/{contact_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      204  204       204      204         404       404
+        manager    204  204       204      404         404       404
+        sales      204  404       404      404         404       404
+        service    204  204       204      204         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # ------------------------------------------------------------------ customer lists
+    "GET /api/v1/customers": """
+                   own   teammate  subteam  other_team  other_ws  deleted
+        admin      200+  200+      200+     200+        200-      200-
+        manager    200+  200+      200+     200-        200-      200-
+        sales      200+  200-      200-     200-        200-      200-
+        service    200+  200+      200+     200+        200-      200-
+        marketing  200+  200+      200+     200+        200-      200-
+        readonly   200+  200+      200+     200+        200-      200-
+    """,
+    "GET /api/v1/customers [bin]": """
+                   own   teammate  subteam  other_team  other_ws
+        admin      200+  200+      200+     200+        200-
+        manager    200+  200+      200+     200-        200-
+        sales      200+  200-      200-     200-        200-
+        service    403   403       403      403         403
+        marketing  403   403       403      403         403
+        readonly   403   403       403      403         403
+    """,
+    # the target's phone is checked: in scope → id; same workspace, out of scope → hidden hit; else none
+    "POST /api/v1/customers/check-duplicates": """
+                   own   teammate  subteam  other_team  other_ws  deleted
+        admin      200+  200+      200+     200+        200-      200-
+        manager    200+  200+      200+     200~        200-      200-
+        sales      200+  200~      200~     200~        200-      200-
+        service    200+  200+      200+     200+        200-      200-
+        marketing  200+  200+      200+     200+        200-      200-
+        readonly   200+  200+      200+     200+        200-      200-
+    """,
+    # ------------------------------------------------------------------ settings records
+    "GET /api/v1/users/{user_id}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "PATCH /api/v1/users/{user_id}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "PATCH /api/v1/teams/{team_id}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "DELETE /api/v1/teams/{team_id}": """
+                   ws    other_ws
+        admin      204   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "PATCH /api/v1/roles/{role_id}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "DELETE /api/v1/roles/{role_id}": """
+                   ws    other_ws
+        admin      204   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "PATCH /api/v1/custom-fields/{field_id}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "DELETE /api/v1/custom-fields/{field_id}": """
+                   ws    other_ws
+        admin      204   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "DELETE /api/v1/source-channels/{key}": """
+                   ws    other_ws
+        admin      204   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    # everyone manages their own API keys, and only those
+    "GET /api/v1/api-keys": """
+                   own   other_user
+        admin      200+  200-
+        manager    200+  200-
+        sales      200+  200-
+        service    200+  200-
+        marketing  200+  200-
+        readonly   200+  200-
+    """,
+    "DELETE /api/v1/api-keys/{key_id}": """
+                   own   other_user  other_ws
+        admin      204   404         404
+        manager    204   404         404
+        sales      204   404         404
+        service    204   404         404
+        marketing  204   404         404
+        readonly   204   404         404
+    """,
+}
+
+# routes without a target record: one cell per role
+SIMPLE = """
+                                          admin  manager  sales  service  marketing  readonly
+    POST   /api/v1/customers              201    201      201    403      403        403
+    GET    /api/v1/customers/meta         200    200      200    200      200        200
+    GET    /api/v1/users                  200    403      403    403      403        403
+    POST   /api/v1/users                  201    403      403    403      403        403
+    GET    /api/v1/users/lookup           200    200      200    200      200        200
+    GET    /api/v1/teams                  200    200      200    200      200        200
+    POST   /api/v1/teams                  201    403      403    403      403        403
+    GET    /api/v1/roles                  200    403      403    403      403        403
+    POST   /api/v1/roles                  201    403      403    403      403        403
+    GET    /api/v1/permissions/catalog    200    200      200    200      200        200
+    POST   /api/v1/api-keys               201    201      201    201      201        201
+    GET    /api/v1/audit                  200    403      403    403      403        403
+    GET    /api/v1/custom-fields          200    200      200    200      200        200
+    POST   /api/v1/custom-fields          201    403      403    403      403        403
+    GET    /api/v1/source-channels        200    200      200    200      200        200
+    POST   /api/v1/source-channels        201    403      403    403      403        403
+    GET    /api/v1/me                     200    200      200    200      200        200
+    PATCH  /api/v1/me                     200    200      200    200      200        200
+    POST   /api/v1/me/password            204    204      204    204      204        204
+    POST   /api/v1/auth/login             200    200      200    200      200        200
+    POST   /api/v1/auth/logout            204    204      204    204      204        204
+"""
+
+# cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
+#   - GET /customers/{id}/contacts of a customer in the recycle bin answered 404 although the customer and its
+#     history open (list_contacts used get_customer(..., deleted=False));
+#   - the built-in manager role carried users:["view"], so a manager could list every user (email, mobile).
+BUGS: dict[str, str] = {}
+
+CELL = re.compile(r"^(\d{3})([+~-])?(!)?$")
+
+
+@dataclass(frozen=True)
+class Case:
+    route: str  # "METHOD /path" or "METHOD /path [variant]"
+    role: str
+    target: str
+    status: int
+    listed: str | None
+    bug: bool
+
+    @property
+    def method_path(self) -> tuple[str, str]:
+        method, path = self.route.split(" [")[0].split(" ", 1)
+        return method, path
+
+    @property
+    def id(self) -> str:
+        return f"{self.route.replace('/api/v1', '').replace(' ', ':')}:{self.role}:{self.target}"
+
+
+def _parse_cell(route: str, role: str, target: str, cell: str) -> Case:
+    m = CELL.match(cell)
+    assert m, f"bad cell {cell!r} in {route}"
+    return Case(route, role, target, int(m[1]), m[2], bool(m[3]))
+
+
+def build_cases() -> list[Case]:
+    cases: list[Case] = []
+    for route, grid in GRIDS.items():
+        lines = [ln.split() for ln in grid.strip().splitlines() if ln.strip()]
+        targets, rows = lines[0], lines[1:]
+        assert [r[0] for r in rows] == list(ROLES), f"{route}: one row per role, in order"
+        for row in rows:
+            assert len(row) == len(targets) + 1, f"{route}: {row}"
+            cases += [_parse_cell(route, row[0], t, c) for t, c in zip(targets, row[1:], strict=True)]
+    lines = [ln.split() for ln in SIMPLE.strip().splitlines()]
+    assert tuple(lines[0]) == ROLES
+    for method, path, *cells in lines[1:]:
+        assert len(cells) == len(ROLES), path
+        cases += [_parse_cell(f"{method} {path}", role, "-", c) for role, c in zip(ROLES, cells, strict=True)]
+    return cases
+
+
+CASES = build_cases()
+ROUTES_IN_TABLE = {c.method_path for c in CASES}
+
+# ------------------------------------------------------------------------------------------------ routes
+
+
+def walk_routes(routes: Any) -> Iterator[Any]:
+    """Every endpoint of the app; recent FastAPI keeps included routers nested instead of copying routes."""
+    for r in routes:
+        if hasattr(r, "effective_candidates"):
+            yield from walk_routes(r.effective_candidates())
+        elif getattr(r, "methods", None) and getattr(r, "path", None):
+            yield r
+        elif getattr(r, "routes", None):
+            yield from walk_routes(r.routes)
+
+
+def api_routes(app: Any) -> set[tuple[str, str]]:
+    return {(m, r.path) for r in walk_routes(app.routes) if r.path.startswith("/api/v1/") for m in r.methods
+            if m not in ("HEAD", "OPTIONS")}
+
+
+def test_every_route_has_a_row_in_the_table(tmp_path: Any) -> None:
+    app = create_app(Settings(secret_key="x", data_dir=tmp_path))
+    routes = api_routes(app)
+    openapi = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() if p.startswith("/api/v1/") for m in ops}
+    assert routes == openapi, "the route walker disagrees with the OpenAPI document"
+    assert len(routes) >= 44
+    missing = sorted(routes - ROUTES_IN_TABLE)
+    assert not missing, f"routes without a row in the authz table (add one to GRIDS or SIMPLE): {missing}"
+    stale = sorted(ROUTES_IN_TABLE - routes)
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+    assert set(HANDLERS) == {c.route for c in CASES}, "every table row needs a handler and vice versa"
+
+
+# ------------------------------------------------------------------------------------------------ environment
+
+
+@dataclass
+class Env:
+    db: Database
+    client: httpx.AsyncClient
+    w1: World
+    w2: World
+    roles: dict[int, dict[str, int]]  # workspace id → role key → role id
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    db = Database(database_url)
+    app = create_app(Settings(secret_key="test-secret", data_dir=tmp_path_factory.mktemp("matrix"), max_body_mb=1),
+                     database=db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        w1, w2 = await make_world(db), await make_world(db)
+        roles: dict[int, dict[str, int]] = {}
+        async with db.session() as s:
+            for w in (w1, w2):
+                rows = await s.execute(select(Role.key, Role.id).where(Role.workspace_id == w.workspace_id))
+                roles[w.workspace_id] = {k: i for k, i in rows.all()}
+        yield Env(db, client, w1, w2, roles)
+    await db.dispose()
+
+
+_n = itertools.count(random.randrange(10_000, 90_000) * 1000)
+
+
+def uid() -> int:
+    return next(_n)
+
+
+def unique_phone() -> str:
+    return f"139{uid() % 10**8:08d}"
+
+
+COUNTED = ("customers", "contacts", "users", "teams", "roles", "custom_fields", "source_channels", "api_keys",
+           "audit_log", "auth_sessions")
+
+
+async def counts(env: Env) -> dict[str, int]:
+    parts, names = [], []
+    for w in ("w1", "w2"):
+        for t in COUNTED:
+            parts.append(f"(SELECT count(*) FROM {t} WHERE workspace_id = :{w})")
+            names.append(f"{t}@{w}")
+    async with env.db.session() as s:
+        row = (await s.execute(text("SELECT " + ", ".join(parts)),
+                               {"w1": env.w1.workspace_id, "w2": env.w2.workspace_id})).one()
+    return dict(zip(names, row, strict=True))
+
+
+async def fetch(env: Env, stmt: Any) -> Any:
+    async with env.db.session() as s:
+        return (await s.execute(stmt)).first()
+
+
+async def add(env: Env, *objs: Any) -> None:
+    async with env.db.session() as s:
+        s.add_all(objs)
+        await s.flush()
+
+
+async def fresh_user(env: Env, world: World, role: str) -> str:
+    """A new user (and session) with this role, for requests that change the caller itself."""
+    n = uid()
+    team = PEOPLE.get(role, ("", None))[1]
+    user = User(workspace_id=world.workspace_id, email=f"fresh{n}.{world.slug}@example.com", name=f"fresh-{n}",
+                password_hash=password_hash(), language="zh-CN", timezone="Asia/Shanghai", active=True,
+                role_id=env.roles[world.workspace_id][role], team_id=world.teams[team] if team else None)
+    await add(env, user)
+    token, csrf = new_token(), new_token()
+    await add(env, AuthSession(id=token_hash(token), user_id=user.id, workspace_id=world.workspace_id,
+                               csrf_token=csrf, expires_at=utcnow() + timedelta(hours=1)))
+    key = f"fresh{n}"
+    world.users[key], world.tokens[key] = user, (token, csrf)
+    return key
+
+
+async def fresh_key(env: Env, world: World, who: str) -> ApiKey:
+    token = new_token("gx_")
+    key = ApiKey(workspace_id=world.workspace_id, user_id=world.users[who].id, name=f"key-{uid()}",
+                 prefix=token[:10], key_hash=token_hash(token), scopes={"scopes": ["read"]})
+    await add(env, key)
+    return key
+
+
+# ------------------------------------------------------------------------------------------------ handlers
+
+
+@dataclass
+class Prep:
+    method: str
+    url: str
+    who: str | None  # a user of env.w1; None = no session (login)
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # the rows this request could change; compared before/after
+    state: Callable[[], Awaitable[Any]] | None = None
+    # for an allowed request: checks the answer and that the write happened
+    done: Callable[[Any, Any, httpx.Response], Awaitable[None]] | None = None
+    # for list-like answers: '+', '-' or '~' (see the module docstring)
+    seen: Callable[[httpx.Response], Awaitable[str]] | None = None
+
+    @property
+    def is_read(self) -> bool:
+        return self.method == "GET" or self.url.endswith("/check-duplicates")
+
+
+Handler = Callable[[Env, str, str], Awaitable[Prep]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*routes: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for r in routes:
+            HANDLERS[r] = fn
+        return fn
+
+    return deco
+
+
+OWNERS = {"teammate": "teammate", "subteam": "subteam", "other_team": "other_team"}
+
+
+@dataclass
+class Target:
+    world: World
+    customer: Customer
+    contact: Contact
+    phone: str
+
+
+async def target_customer(env: Env, role: str, target: str, *, binned: bool = False) -> Target:
+    if target == "other_ws":
+        world, owner = env.w2, "sales"
+    else:
+        world, owner = env.w1, OWNERS.get(target, role)
+    phone = unique_phone()
+    c = await make_customer(env.db, world, owner, deleted=binned or target == "deleted", phones=[phone],
+                            city="原城市", name=f"矩阵客户{uid()}")
+    contact = Contact(workspace_id=world.workspace_id, customer_id=c.id, name="王经理", title="原职位", phones=[],
+                      emails=[], is_primary=True, version=1, created_by=c.owner_id)
+    await add(env, contact)
+    return Target(world, c, contact, phone)
+
+
+def customer_state(env: Env, t: Target) -> Callable[[], Awaitable[Any]]:
+    async def state() -> Any:
+        async with env.db.session() as s:
+            c = await s.get(Customer, t.customer.id)
+            contacts = (await s.scalars(select(Contact).where(Contact.customer_id == t.customer.id)
+                                        .order_by(Contact.id))).all()
+            return {
+                "customer": None if c is None else {k: getattr(c, k) for k in
+                                                    ("version", "city", "deleted_at", "owner_id", "team_id", "name")},
+                "contacts": [(x.id, x.version, x.title, x.deleted_at) for x in contacts],
+            }
+
+    return state
+
+
+async def all_ids(env: Env, who: str, url: str, first: httpx.Response) -> set[int]:
+    ids: set[int] = set()
+    page = first.json()
+    while True:
+        ids |= {x["id"] for x in page["items"]}
+        if not page["next_cursor"]:
+            return ids
+        r = await call(env.client, env.w1, who, "GET", f"{url}&cursor={page['next_cursor']}")
+        assert r.status_code == 200, r.text
+        page = r.json()
+
+
+def _read_customer(tail: str) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        t = await target_customer(env, role, target)
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            body = r.json()
+            if tail == "":
+                assert body["id"] == t.customer.id
+            elif tail == "/contacts":
+                assert [x["id"] for x in body["items"]] == [t.contact.id]
+            else:
+                assert isinstance(body["items"], list)
+
+        return Prep("GET", f"/api/v1/customers/{t.customer.id}{tail}", role, state=customer_state(env, t), done=done)
+
+    return h
+
+
+HANDLERS["GET /api/v1/customers/{customer_id}"] = _read_customer("")
+HANDLERS["GET /api/v1/customers/{customer_id}/history"] = _read_customer("/history")
+HANDLERS["GET /api/v1/customers/{customer_id}/contacts"] = _read_customer("/contacts")
+
+
+@handles("PATCH /api/v1/customers/{customer_id}")
+async def h_patch_customer(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["city"] == "矩阵市"
+        assert after["customer"]["city"] == "矩阵市" and after["customer"]["version"] == 2
+
+    return Prep("PATCH", f"/api/v1/customers/{t.customer.id}", role, json={"city": "矩阵市"},
+                headers={"If-Match": '"1"'}, state=customer_state(env, t), done=done)
+
+
+@handles("DELETE /api/v1/customers/{customer_id}")
+async def h_delete_customer(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before["customer"]["deleted_at"] is None and after["customer"]["deleted_at"] is not None
+
+    return Prep("DELETE", f"/api/v1/customers/{t.customer.id}", role, state=customer_state(env, t), done=done)
+
+
+def _restore(binned: bool) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        t = await target_customer(env, role, target, binned=binned)
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            assert r.json()["id"] == t.customer.id and r.json()["deleted_at"] is None
+            assert before["customer"]["deleted_at"] is not None and after["customer"]["deleted_at"] is None
+
+        return Prep("POST", f"/api/v1/customers/{t.customer.id}/restore", role, state=customer_state(env, t),
+                    done=done)
+
+    return h
+
+
+def _purge(binned: bool) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        t = await target_customer(env, role, target, binned=binned)
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            assert before["customer"] is not None
+            assert after == {"customer": None, "contacts": []}
+
+        return Prep("DELETE", f"/api/v1/customers/{t.customer.id}/purge", role, state=customer_state(env, t),
+                    done=done)
+
+    return h
+
+
+HANDLERS["POST /api/v1/customers/{customer_id}/restore"] = _restore(False)
+HANDLERS["POST /api/v1/customers/{customer_id}/restore [binned]"] = _restore(True)
+HANDLERS["DELETE /api/v1/customers/{customer_id}/purge"] = _purge(False)
+HANDLERS["DELETE /api/v1/customers/{customer_id}/purge [binned]"] = _purge(True)
+
+
+@handles("POST /api/v1/customers/{customer_id}/contacts")
+async def h_add_contact(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["customer_id"] == t.customer.id
+        assert len(after["contacts"]) == len(before["contacts"]) + 1
+
+    return Prep("POST", f"/api/v1/customers/{t.customer.id}/contacts", role, json={"name": "新联系人"},
+                state=customer_state(env, t), done=done)
+
+
+@handles("PATCH /api/v1/contacts/{contact_id}")
+async def h_patch_contact(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["title"] == "矩阵职位"
+        assert after["contacts"] == [(t.contact.id, 2, "矩阵职位", None)]
+
+    return Prep("PATCH", f"/api/v1/contacts/{t.contact.id}", role, json={"title": "矩阵职位"},
+                headers={"If-Match": '"1"'}, state=customer_state(env, t), done=done)
+
+
+@handles("DELETE /api/v1/contacts/{contact_id}")
+async def h_delete_contact(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after["contacts"][0][3] is not None
+
+    return Prep("DELETE", f"/api/v1/contacts/{t.contact.id}", role, state=customer_state(env, t), done=done)
+
+
+def _list(binned: bool) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        t = await target_customer(env, role, target, binned=binned)
+        url = "/api/v1/customers?limit=200" + ("&deleted=true" if binned else "")
+
+        async def seen(r: httpx.Response) -> str:
+            return "+" if t.customer.id in await all_ids(env, role, url, r) else "-"
+
+        return Prep("GET", url, role, state=customer_state(env, t), seen=seen)
+
+    return h
+
+
+HANDLERS["GET /api/v1/customers"] = _list(False)
+HANDLERS["GET /api/v1/customers [bin]"] = _list(True)
+
+
+@handles("POST /api/v1/customers/check-duplicates")
+async def h_check_duplicates(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def seen(r: httpx.Response) -> str:
+        hits = r.json()
+        if any(h["id"] == t.customer.id for h in hits):
+            return "+"
+        if hits:
+            assert all(h["id"] is None and h["name"] is None and h["visible"] is False for h in hits), hits
+            return "~"
+        return "-"
+
+    return Prep("POST", "/api/v1/customers/check-duplicates", role, json={"phones": [t.phone]},
+                state=customer_state(env, t), seen=seen)
+
+
+@handles("POST /api/v1/customers")
+async def h_create_customer(env: Env, role: str, target: str) -> Prep:
+    name = f"新客户{uid()}"
+
+    async def state() -> Any:
+        return await fetch(env, select(Customer.id, Customer.owner_id).where(Customer.name == name))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is None and after is not None
+        assert after == (r.json()["id"], env.w1.users[role].id)
+
+    return Prep("POST", "/api/v1/customers", role, json={"kind": "company", "name": name}, state=state, done=done)
+
+
+def _plain_read(url: str, check: Callable[[Env, str, Any], None] | None = None) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            if check:
+                check(env, role, r.json())
+
+        return Prep("GET", url, role, done=done)
+
+    return h
+
+
+def _is_me(env: Env, role: str, body: Any) -> None:
+    assert body["id"] == env.w1.users[role].id and body["role"]["key"] == role
+
+
+def _own_workspace_users(env: Env, role: str, body: Any) -> None:
+    ids = {u["id"] for u in (body["items"] if isinstance(body, dict) else body)}
+    assert ids and not ids & {u.id for u in env.w2.users.values()}
+
+
+HANDLERS["GET /api/v1/customers/meta"] = _plain_read("/api/v1/customers/meta")
+HANDLERS["GET /api/v1/users"] = _plain_read("/api/v1/users?limit=200", _own_workspace_users)
+HANDLERS["GET /api/v1/users/lookup"] = _plain_read("/api/v1/users/lookup", _own_workspace_users)
+HANDLERS["GET /api/v1/teams"] = _plain_read(
+    "/api/v1/teams", lambda e, r, b: {t["id"] for t in b} >= set(e.w1.teams.values()))
+HANDLERS["GET /api/v1/roles"] = _plain_read("/api/v1/roles")
+HANDLERS["GET /api/v1/permissions/catalog"] = _plain_read("/api/v1/permissions/catalog")
+HANDLERS["GET /api/v1/audit"] = _plain_read("/api/v1/audit")
+HANDLERS["GET /api/v1/custom-fields"] = _plain_read("/api/v1/custom-fields")
+HANDLERS["GET /api/v1/source-channels"] = _plain_read("/api/v1/source-channels")
+HANDLERS["GET /api/v1/me"] = _plain_read("/api/v1/me", _is_me)
+
+
+def _created(url: str, body: Callable[[Env, int], dict[str, Any]], lookup: Callable[[Env, int], Any]) -> Handler:
+    """POST of a settings record: it exists afterwards if and only if the request was allowed."""
+
+    async def h(env: Env, role: str, target: str) -> Prep:
+        n = uid()
+
+        async def state() -> Any:
+            return await fetch(env, lookup(env, n))
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            assert before is None and after is not None
+
+        return Prep("POST", url, role, json=body(env, n), state=state, done=done)
+
+    return h
+
+
+HANDLERS["POST /api/v1/users"] = _created(
+    "/api/v1/users",
+    lambda e, n: {"email": f"new{n}@example.com", "name": f"新同事{n}", "password": "abcdefgh1",
+                  "role_id": e.roles[e.w1.workspace_id]["sales"], "team_id": e.w1.teams["b"]},
+    lambda e, n: select(User.id).where(User.email == f"new{n}@example.com", User.workspace_id == e.w1.workspace_id))
+HANDLERS["POST /api/v1/teams"] = _created(
+    "/api/v1/teams", lambda e, n: {"name": f"新团队{n}"},
+    lambda e, n: select(Team.id).where(Team.name == f"新团队{n}", Team.workspace_id == e.w1.workspace_id))
+HANDLERS["POST /api/v1/roles"] = _created(
+    "/api/v1/roles", lambda e, n: {"name": f"新角色{n}", "scope": "own", "permissions": {"customers": ["view"]}},
+    lambda e, n: select(Role.id).where(Role.name == f"新角色{n}", Role.workspace_id == e.w1.workspace_id))
+HANDLERS["POST /api/v1/custom-fields"] = _created(
+    "/api/v1/custom-fields", lambda e, n: {"key": f"mk{n}", "label": f"字段{n}", "type": "text"},
+    lambda e, n: select(CustomFieldDef.id).where(CustomFieldDef.key == f"mk{n}",
+                                                 CustomFieldDef.workspace_id == e.w1.workspace_id))
+HANDLERS["POST /api/v1/source-channels"] = _created(
+    "/api/v1/source-channels", lambda e, n: {"label": f"新渠道{n}"},
+    lambda e, n: select(SourceChannel.id).where(SourceChannel.label == f"新渠道{n}",
+                                                SourceChannel.workspace_id == e.w1.workspace_id))
+
+
+def _world(env: Env, target: str) -> World:
+    return env.w2 if target == "other_ws" else env.w1
+
+
+@handles("GET /api/v1/users/{user_id}")
+async def h_get_user(env: Env, role: str, target: str) -> Prep:
+    user = _world(env, target).users["teammate"]
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["id"] == user.id
+
+    return Prep("GET", f"/api/v1/users/{user.id}", role, done=done)
+
+
+def _renamed(url_of: Callable[[Any], str], model: Any, make: Callable[[Env, World, int], Awaitable[Any]],
+             body_key: str = "name") -> Handler:
+    """PATCH of a settings record's name/label: the new value is stored if and only if allowed."""
+
+    async def h(env: Env, role: str, target: str) -> Prep:
+        n = uid()
+        obj = await make(env, _world(env, target), n)
+        col = getattr(model, body_key)
+
+        async def state() -> Any:
+            return await fetch(env, select(col).where(model.id == obj.id))
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            assert after == (f"改名{n}",) and r.json()[body_key] == f"改名{n}"
+
+        return Prep("PATCH", url_of(obj), role, json={body_key: f"改名{n}"}, state=state, done=done)
+
+    return h
+
+
+def _deleted(url_of: Callable[[Any], str], model: Any, make: Callable[[Env, World, int], Awaitable[Any]]) -> Handler:
+    """DELETE of a settings record: it is gone afterwards if and only if the request was allowed."""
+
+    async def h(env: Env, role: str, target: str) -> Prep:
+        obj = await make(env, _world(env, target), uid())
+
+        async def state() -> Any:
+            async with env.db.session() as s:
+                row = await s.get(model, obj.id)
+                return None if row is None else {c.key: getattr(row, c.key) for c in model.__table__.columns}
+
+        async def done(before: Any, after: Any, r: httpx.Response) -> None:
+            assert before is not None and after is None
+
+        return Prep("DELETE", url_of(obj), role, state=state, done=done)
+
+    return h
+
+
+async def _mk_user(env: Env, world: World, n: int) -> User:
+    return world.users[await fresh_user(env, world, "sales")]
+
+
+async def _mk_team(env: Env, world: World, n: int) -> Team:
+    team = Team(workspace_id=world.workspace_id, name=f"临时团队{n}", path="/")
+    await add(env, team)
+    return team
+
+
+async def _mk_role(env: Env, world: World, n: int) -> Role:
+    role = Role(workspace_id=world.workspace_id, key=f"custom-m{n}", name=f"临时角色{n}", builtin=False, scope="own",
+                permissions={"customers": ["view"]}, field_rules={})
+    await add(env, role)
+    return role
+
+
+async def _mk_field(env: Env, world: World, n: int) -> CustomFieldDef:
+    d = CustomFieldDef(workspace_id=world.workspace_id, entity="customer", key=f"mf{n}", label=f"临时字段{n}",
+                       type="text", options=[], required=False, position=0)
+    await add(env, d)
+    return d
+
+
+async def _mk_channel(env: Env, world: World, n: int) -> SourceChannel:
+    ch = SourceChannel(workspace_id=world.workspace_id, key=f"ms{n}", label=f"临时渠道{n}")
+    await add(env, ch)
+    return ch
+
+
+HANDLERS["PATCH /api/v1/users/{user_id}"] = _renamed(lambda o: f"/api/v1/users/{o.id}", User, _mk_user)
+HANDLERS["PATCH /api/v1/teams/{team_id}"] = _renamed(lambda o: f"/api/v1/teams/{o.id}", Team, _mk_team)
+HANDLERS["PATCH /api/v1/roles/{role_id}"] = _renamed(lambda o: f"/api/v1/roles/{o.id}", Role, _mk_role)
+HANDLERS["PATCH /api/v1/custom-fields/{field_id}"] = _renamed(
+    lambda o: f"/api/v1/custom-fields/{o.id}", CustomFieldDef, _mk_field, "label")
+HANDLERS["DELETE /api/v1/teams/{team_id}"] = _deleted(lambda o: f"/api/v1/teams/{o.id}", Team, _mk_team)
+HANDLERS["DELETE /api/v1/roles/{role_id}"] = _deleted(lambda o: f"/api/v1/roles/{o.id}", Role, _mk_role)
+HANDLERS["DELETE /api/v1/custom-fields/{field_id}"] = _deleted(
+    lambda o: f"/api/v1/custom-fields/{o.id}", CustomFieldDef, _mk_field)
+HANDLERS["DELETE /api/v1/source-channels/{key}"] = _deleted(
+    lambda o: f"/api/v1/source-channels/{o.key}", SourceChannel, _mk_channel)
+
+
+def _key_owner(env: Env, role: str, target: str) -> tuple[World, str]:
+    return {"own": (env.w1, role), "other_user": (env.w1, "teammate"), "other_ws": (env.w2, "sales")}[target]
+
+
+@handles("GET /api/v1/api-keys")
+async def h_list_keys(env: Env, role: str, target: str) -> Prep:
+    key = await fresh_key(env, *_key_owner(env, role, target))
+
+    async def seen(r: httpx.Response) -> str:
+        return "+" if key.id in {k["id"] for k in r.json()} else "-"
+
+    return Prep("GET", "/api/v1/api-keys", role, seen=seen)
+
+
+@handles("POST /api/v1/api-keys")
+async def h_create_key(env: Env, role: str, target: str) -> Prep:
+    name = f"集成{uid()}"
+
+    async def state() -> Any:
+        return await fetch(env, select(ApiKey.id, ApiKey.user_id).where(ApiKey.name == name))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is None and after == (r.json()["id"], env.w1.users[role].id)
+        assert r.json()["token"].startswith("gx_")
+
+    return Prep("POST", "/api/v1/api-keys", role, json={"name": name, "scopes": ["read"]}, state=state, done=done)
+
+
+@handles("DELETE /api/v1/api-keys/{key_id}")
+async def h_revoke_key(env: Env, role: str, target: str) -> Prep:
+    key = await fresh_key(env, *_key_owner(env, role, target))
+
+    async def state() -> Any:
+        return await fetch(env, select(ApiKey.revoked_at).where(ApiKey.id == key.id))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before == (None,) and after[0] is not None
+
+    return Prep("DELETE", f"/api/v1/api-keys/{key.id}", role, state=state, done=done)
+
+
+@handles("PATCH /api/v1/me")
+async def h_patch_me(env: Env, role: str, target: str) -> Prep:
+    who = await fresh_user(env, env.w1, role)
+    uid_ = env.w1.users[who].id
+
+    async def state() -> Any:
+        return await fetch(env, select(User.name, User.timezone).where(User.id == uid_))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after == ("新名字", "Asia/Tokyo") and r.json()["name"] == "新名字"
+
+    return Prep("PATCH", "/api/v1/me", who, json={"name": "新名字", "timezone": "Asia/Tokyo"}, state=state, done=done)
+
+
+@handles("POST /api/v1/me/password")
+async def h_password(env: Env, role: str, target: str) -> Prep:
+    who = await fresh_user(env, env.w1, role)
+    uid_ = env.w1.users[who].id
+
+    async def state() -> Any:
+        return await fetch(env, select(User.password_hash).where(User.id == uid_))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before != after and verify_password(after[0], "another-pass-99")
+
+    return Prep("POST", "/api/v1/me/password", who,
+                json={"current_password": PASSWORD, "new_password": "another-pass-99"}, state=state, done=done)
+
+
+@handles("POST /api/v1/auth/login")
+async def h_login(env: Env, role: str, target: str) -> Prep:
+    who = await fresh_user(env, env.w1, role)
+    user = env.w1.users[who]
+
+    async def state() -> Any:
+        return await fetch(env, select(func.count()).select_from(AuthSession).where(AuthSession.user_id == user.id))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after[0] == before[0] + 1
+        assert r.json()["id"] == user.id and r.json()["role"]["key"] == role
+        assert r.cookies.get("guanxi_session") and r.cookies.get("guanxi_csrf")
+
+    return Prep("POST", "/api/v1/auth/login", None, json={"login": user.email, "password": PASSWORD},
+                state=state, done=done)
+
+
+@handles("POST /api/v1/auth/logout")
+async def h_logout(env: Env, role: str, target: str) -> Prep:
+    who = await fresh_user(env, env.w1, role)
+    sid = token_hash(env.w1.tokens[who][0])
+
+    async def state() -> Any:
+        return await fetch(env, select(AuthSession.revoked_at).where(AuthSession.id == sid))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before == (None,) and after[0] is not None
+        again = await call(env.client, env.w1, who, "GET", "/api/v1/me")
+        assert again.status_code == 401
+
+    return Prep("POST", "/api/v1/auth/logout", who, state=state, done=done)
+
+
+# ------------------------------------------------------------------------------------------------ the test
+
+
+def _params() -> list[Any]:
+    out = []
+    for c in CASES:
+        marks = [pytest.mark.xfail(strict=True, reason=BUGS[c.route])] if c.bug else []
+        out.append(pytest.param(c, id=c.id, marks=marks))
+    return out
+
+
+PROBLEM_CODES = {403: "forbidden", 404: "not_found"}
+
+
+@pytest.mark.parametrize("case", _params())
+async def test_authz_matrix(env: Env, case: Case) -> None:
+    prep = await HANDLERS[case.route](env, case.role, case.target)
+    state = prep.state or (lambda: _none())
+    before, counts_before = await state(), await counts(env)
+
+    if prep.who is None:
+        r = await env.client.request(prep.method, prep.url, json=prep.json, headers=prep.headers)
+        env.client.cookies.clear()  # a login must not leave its session in the shared client's cookie jar
+    else:
+        kw: dict[str, Any] = {"headers": prep.headers}
+        if prep.json is not None:
+            kw["json"] = prep.json
+        r = await call(env.client, env.w1, prep.who, prep.method, prep.url, **kw)
+
+    after, counts_after = await state(), await counts(env)
+    assert r.status_code == case.status, f"{case.id}: expected {case.status}, got {r.status_code} {r.text[:300]}"
+    allowed = r.status_code < 400
+    if not allowed:
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == PROBLEM_CODES[case.status], r.text
+    if not allowed or prep.is_read:
+        # refused requests and reads leave everything as it was: the target rows and every row count
+        assert after == before, f"{case.id}: the request was refused or a read, yet the record changed"
+        changed = {k: (counts_before[k], v) for k, v in counts_after.items() if counts_before[k] != v}
+        assert not changed, f"{case.id}: rows were written: {changed}"
+    if allowed and prep.done:
+        await prep.done(before, after, r)
+    if case.listed:
+        assert prep.seen, case.id
+        assert await prep.seen(r) == case.listed, f"{case.id}: expected listed={case.listed}"
+
+
+async def _none() -> None:
+    return None
