@@ -7,8 +7,7 @@ PORT ?= 8000
 export GUANXI_HOST ?= $(HOST)
 export GUANXI_PORT ?= $(PORT)
 
-HAVE_UI := $(wildcard frontend/package.json)
-UI_OUT := $(if $(HAVE_UI),src/guanxi/ui/index.html,)
+UI_OUT := src/guanxi/ui/index.html
 UI_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	$(wildcard frontend/index.html frontend/vite.config.ts frontend/tsconfig*.json frontend/package.json)
 
@@ -43,7 +42,7 @@ ui: $(UI_OUT)
 $(UI_OUT): frontend/node_modules/.installed $(UI_SOURCES)
 	@cd frontend && npm run --silent build
 
-test: test-py $(if $(HAVE_UI),test-ui,)
+test: test-py test-ui
 
 test-py: venv ui
 	$(BIN)/pytest
