@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, or_, select
@@ -27,6 +27,7 @@ from guanxi.kit.deps import DbSession, client_ip
 from guanxi.kit.errors import Problem, not_found
 from guanxi.kit.i18n import current_language, pick_language
 from guanxi.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from guanxi.kit.schemas import ID_MAX, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -168,13 +169,13 @@ async def _user(session: DbSession, p: Principal, user_id: int) -> User:
 
 
 @router.get("/users/{user_id}", response_model=s.UserOut)
-async def get_user(user_id: int, session: DbSession, p: CurrentUser) -> s.UserOut:
+async def get_user(user_id: PathId, session: DbSession, p: CurrentUser) -> s.UserOut:
     p.require("users", "view")
     return (await _user_out(session, [await _user(session, p, user_id)]))[0]
 
 
 @router.patch("/users/{user_id}", response_model=s.UserOut)
-async def update_user(user_id: int, body: s.UserUpdate, session: DbSession, p: CurrentUser) -> s.UserOut:
+async def update_user(user_id: PathId, body: s.UserUpdate, session: DbSession, p: CurrentUser) -> s.UserOut:
     p.require("users", "edit")
     user = await _user(session, p, user_id)
     data = body.model_dump(exclude_unset=True)
@@ -228,7 +229,7 @@ async def create_team(body: s.TeamWrite, session: DbSession, p: CurrentUser) -> 
 
 
 @router.patch("/teams/{team_id}", response_model=s.TeamOut)
-async def update_team(team_id: int, body: s.TeamWrite, session: DbSession, p: CurrentUser) -> s.TeamOut:
+async def update_team(team_id: PathId, body: s.TeamWrite, session: DbSession, p: CurrentUser) -> s.TeamOut:
     p.require("teams", "edit")
     t = await service.save_team(session, p, await _team(session, p, team_id), body.model_dump(exclude_unset=True))
     return s.TeamOut(id=t.id, name=t.name, parent_id=t.parent_id, manager_id=t.manager_id, manager_name=None,
@@ -236,7 +237,7 @@ async def update_team(team_id: int, body: s.TeamWrite, session: DbSession, p: Cu
 
 
 @router.delete("/teams/{team_id}", status_code=204)
-async def delete_team(team_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def delete_team(team_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     p.require("teams", "delete")
     await service.delete_team(session, p, await _team(session, p, team_id))
     return Response(status_code=204)
@@ -283,7 +284,7 @@ async def create_role(body: s.RoleWrite, session: DbSession, p: CurrentUser) -> 
 
 
 @router.patch("/roles/{role_id}", response_model=s.RoleOut)
-async def update_role(role_id: int, body: s.RoleWrite, session: DbSession, p: CurrentUser) -> s.RoleOut:
+async def update_role(role_id: PathId, body: s.RoleWrite, session: DbSession, p: CurrentUser) -> s.RoleOut:
     p.require("roles", "edit")
     role = await service.save_role(session, p, await _role(session, p, role_id), body.model_dump(exclude_unset=True))
     count = await session.scalar(select(func.count()).select_from(User).where(User.role_id == role.id)) or 0
@@ -291,7 +292,7 @@ async def update_role(role_id: int, body: s.RoleWrite, session: DbSession, p: Cu
 
 
 @router.delete("/roles/{role_id}", status_code=204)
-async def delete_role(role_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def delete_role(role_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     p.require("roles", "delete")
     await service.delete_role(session, p, await _role(session, p, role_id))
     return Response(status_code=204)
@@ -320,7 +321,7 @@ async def create_api_key(body: s.ApiKeyCreate, session: DbSession, p: CurrentUse
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
-async def revoke_api_key(key_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def revoke_api_key(key_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     if p.api_scopes is not None and "write" not in p.api_scopes:
         raise Problem(403, "api_key_read_only")
     await service.revoke_api_key(session, p, key_id)
@@ -333,7 +334,7 @@ async def revoke_api_key(key_id: int, session: DbSession, p: CurrentUser) -> Res
 @router.get("/audit", response_model=AuditPage, tags=["audit"])
 async def workspace_audit(
     session: DbSession, p: CurrentUser, record_type: str | None = Query(default=None, max_length=40),
-    action: str | None = Query(default=None, max_length=20), user_id: int | None = None,
+    action: str | None = Query(default=None, max_length=20), user_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     cursor: str | None = Query(default=None, max_length=200), limit: int = Query(default=50, ge=1, le=200),
 ) -> AuditPage:
     p.require("audit", "view")
@@ -345,4 +346,4 @@ async def workspace_audit(
     if user_id:
         q = q.where(AuditEntry.user_id == user_id)
     rows, nxt = await audit_page(session, q, limit, cursor)
-    return AuditPage(items=[AuditEntryOut.of(r) for r in rows], next_cursor=nxt)
+    return AuditPage(items=[AuditEntryOut.of(r, p) for r in rows], next_cursor=nxt)

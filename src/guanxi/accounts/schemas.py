@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from guanxi.kit.schemas import WriteModel
+from guanxi.kit.schemas import Id, WriteModel
 
 Language = Literal["zh-CN", "en"]
 Scope = Literal["own", "team", "all"]
@@ -65,9 +65,9 @@ class UserOut(BaseModel):
     language: str
     timezone: str
     active: bool
-    role_id: int
+    role_id: Id
     role_name: str | None = None
-    team_id: int | None
+    team_id: Id | None
     team_name: str | None = None
     last_login_at: datetime | None
     created_at: datetime
@@ -78,8 +78,8 @@ class UserCreate(WriteModel):
     mobile: str | None = Field(default=None, max_length=32)
     name: str = Field(min_length=1, max_length=100)
     password: str = Field(max_length=200)
-    role_id: int
-    team_id: int | None = None
+    role_id: Id
+    team_id: Id | None = None
     language: Language = "zh-CN"
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
 
@@ -89,8 +89,8 @@ class UserUpdate(WriteModel):
     mobile: str | None = Field(default=None, max_length=32)
     name: str | None = Field(default=None, max_length=100)
     password: str | None = Field(default=None, max_length=200)
-    role_id: int | None = None
-    team_id: int | None = None
+    role_id: Id | None = None
+    team_id: Id | None = None
     language: Language | None = None
     timezone: str | None = Field(default=None, max_length=64)
     active: bool | None = None
@@ -105,8 +105,8 @@ class UserLookup(BaseModel):
 class TeamOut(BaseModel):
     id: int
     name: str
-    parent_id: int | None
-    manager_id: int | None
+    parent_id: Id | None
+    manager_id: Id | None
     manager_name: str | None
     depth: int
     member_count: int
@@ -114,8 +114,8 @@ class TeamOut(BaseModel):
 
 class TeamWrite(WriteModel):
     name: str | None = Field(default=None, max_length=100)
-    parent_id: int | None = None
-    manager_id: int | None = None
+    parent_id: Id | None = None
+    manager_id: Id | None = None
 
 
 class RoleOut(BaseModel):

@@ -285,9 +285,7 @@ async def team_path(session: AsyncSession, workspace_id: int, parent_id: int | N
 
 async def save_team(session: AsyncSession, p: Principal, team: Team | None, data: dict[str, Any]) -> Team:
     errors: list[FieldError] = []
-    if "name" in data and not (data["name"] or "").strip():
-        errors.append(FieldError("name", "required"))
-    if team is None and not data.get("name"):
+    if ("name" in data or team is None) and not (data.get("name") or "").strip():
         errors.append(FieldError("name", "required"))
     if data.get("manager_id") is not None and not await session.scalar(
         select(User.id).where(User.id == data["manager_id"], User.workspace_id == p.workspace_id)
@@ -297,7 +295,7 @@ async def save_team(session: AsyncSession, p: Principal, team: Team | None, data
         raise validation_error(errors)
     if team is None:
         path = await team_path(session, p.workspace_id, data.get("parent_id"))
-        team = Team(workspace_id=p.workspace_id, name=data["name"].strip(), parent_id=data.get("parent_id"),
+        team = Team(workspace_id=p.workspace_id, name=str(data["name"]).strip(), parent_id=data.get("parent_id"),
                     manager_id=data.get("manager_id"), path=path)
         session.add(team)
         await session.flush()

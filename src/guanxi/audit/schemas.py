@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from guanxi.audit.models import AuditEntry
+from guanxi.authz.core import Principal, apply_rules_to_changes
 
 
 class Change(BaseModel):
@@ -29,10 +30,13 @@ class AuditEntryOut(BaseModel):
     ip: str | None
 
     @classmethod
-    def of(cls, e: AuditEntry) -> AuditEntryOut:
+    def of(cls, e: AuditEntry, p: Principal | None = None) -> AuditEntryOut:
+        changes = (e.changes or {}).get("items", [])
+        if p is not None and e.record_type in ("customer", "contact"):
+            changes = apply_rules_to_changes(p, "customers", changes)
         return cls(id=e.id, at=e.at, user_id=e.user_id, user_name=e.user_name, action=e.action,
                    record_type=e.record_type, record_id=e.record_id, record_label=e.record_label,
-                   changes=[Change(**c) for c in (e.changes or {}).get("items", [])], ip=e.ip)
+                   changes=[Change(**c) for c in changes], ip=e.ip)
 
 
 class AuditPage(BaseModel):

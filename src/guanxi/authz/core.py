@@ -161,6 +161,27 @@ def apply_field_rules(p: Principal, module: str, data: dict[str, Any]) -> dict[s
     return data
 
 
+def apply_rules_to_changes(p: Principal, module: str, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History shows old and new values: they follow the same field rules as the record."""
+    rules = p.field_rules.get(module)
+    if not rules:
+        return changes
+    out = []
+    for ch in changes:
+        rule = rules.get(ch.get("field", ""))
+        if rule == "hidden":
+            ch = {**ch, "old": None, "new": None}
+        elif rule == "masked":
+            ch = {**ch, "old": mask_value(ch.get("old")), "new": mask_value(ch.get("new"))}
+        out.append(ch)
+    return out
+
+
+def filterable(p: Principal, module: str, name: str) -> bool:
+    """A role may not filter on what it may not read in full: a filter would answer one guess at a time."""
+    return p.field_rule(module, name) not in ("hidden", "masked")
+
+
 def check_writable(
     p: Principal, module: str, fields: Iterable[str], *, extra_read_only: Iterable[str] = ()
 ) -> None:

@@ -19,6 +19,7 @@ from guanxi.customers import service
 from guanxi.kit.deps import DbSession
 from guanxi.kit.errors import Problem
 from guanxi.kit.pagination import Page
+from guanxi.kit.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -90,7 +91,7 @@ async def create_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=s.Customer)
-async def get_customer(customer_id: int, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
+async def get_customer(customer_id: PathId, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
     c = await service.get_customer(session, p, customer_id, deleted=None)
     _etag(response, c.version)
     return await _one(session, p, c)
@@ -98,7 +99,7 @@ async def get_customer(customer_id: int, response: Response, session: DbSession,
 
 @router.patch("/customers/{customer_id}", response_model=s.Customer)
 async def update_customer(
-    customer_id: int,
+    customer_id: PathId,
     body: s.CustomerUpdate,
     response: Response,
     session: DbSession,
@@ -111,52 +112,52 @@ async def update_customer(
 
 
 @router.delete("/customers/{customer_id}", status_code=204)
-async def delete_customer(customer_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def delete_customer(customer_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     await service.delete_customer(session, p, customer_id)
     return Response(status_code=204)
 
 
 @router.post("/customers/{customer_id}/restore", response_model=s.Customer)
-async def restore_customer(customer_id: int, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
+async def restore_customer(customer_id: PathId, response: Response, session: DbSession, p: CurrentUser) -> s.Customer:
     c = await service.restore_customer(session, p, customer_id)
     _etag(response, c.version)
     return await _one(session, p, c)
 
 
 @router.delete("/customers/{customer_id}/purge", status_code=204)
-async def purge_customer(customer_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def purge_customer(customer_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     await service.purge_customer(session, p, customer_id)
     return Response(status_code=204)
 
 
 @router.get("/customers/{customer_id}/history", response_model=AuditPage)
 async def customer_history(
-    customer_id: int,
+    customer_id: PathId,
     session: DbSession,
     p: CurrentUser,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> AuditPage:
     rows, nxt = await service.history(session, p, customer_id, limit, cursor)
-    return AuditPage(items=[AuditEntryOut.of(r) for r in rows], next_cursor=nxt)
+    return AuditPage(items=[AuditEntryOut.of(r, p) for r in rows], next_cursor=nxt)
 
 
 @router.get("/customers/{customer_id}/contacts", response_model=s.ContactList)
-async def list_contacts(customer_id: int, session: DbSession, p: CurrentUser) -> s.ContactList:
+async def list_contacts(customer_id: PathId, session: DbSession, p: CurrentUser) -> s.ContactList:
     rows = await service.list_contacts(session, p, customer_id)
-    return s.ContactList(items=[s.Contact.model_validate(r, from_attributes=True) for r in rows])
+    return s.ContactList(items=[service.contact_out(p, r) for r in rows])
 
 
 @router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)
-async def create_contact(customer_id: int, body: s.ContactCreate, response: Response, session: DbSession, p: CurrentUser) -> s.Contact:
+async def create_contact(customer_id: PathId, body: s.ContactCreate, response: Response, session: DbSession, p: CurrentUser) -> s.Contact:
     c = await service.create_contact(session, p, customer_id, body)
     _etag(response, c.version)
-    return s.Contact.model_validate(c, from_attributes=True)
+    return service.contact_out(p, c)
 
 
 @router.patch("/contacts/{contact_id}", response_model=s.Contact)
 async def update_contact(
-    contact_id: int,
+    contact_id: PathId,
     body: s.ContactWrite,
     response: Response,
     session: DbSession,
@@ -165,11 +166,11 @@ async def update_contact(
 ) -> s.Contact:
     c = await service.update_contact(session, p, contact_id, body, if_match)
     _etag(response, c.version)
-    return s.Contact.model_validate(c, from_attributes=True)
+    return service.contact_out(p, c)
 
 
 @router.delete("/contacts/{contact_id}", status_code=204)
-async def delete_contact(contact_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def delete_contact(contact_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     await service.delete_contact(session, p, contact_id)
     return Response(status_code=204)
 
@@ -190,13 +191,13 @@ async def create_custom_field(body: s.CustomFieldCreate, session: DbSession, p: 
 
 
 @router.patch("/custom-fields/{field_id}", response_model=s.CustomFieldDef)
-async def update_custom_field(field_id: int, body: s.CustomFieldWrite, session: DbSession, p: CurrentUser) -> s.CustomFieldDef:
+async def update_custom_field(field_id: PathId, body: s.CustomFieldWrite, session: DbSession, p: CurrentUser) -> s.CustomFieldDef:
     d = await service.save_custom_field(session, p, field_id, body)
     return s.CustomFieldDef.model_validate(d, from_attributes=True)
 
 
 @router.delete("/custom-fields/{field_id}", status_code=204)
-async def delete_custom_field(field_id: int, session: DbSession, p: CurrentUser) -> Response:
+async def delete_custom_field(field_id: PathId, session: DbSession, p: CurrentUser) -> Response:
     await service.delete_custom_field(session, p, field_id)
     return Response(status_code=204)
 

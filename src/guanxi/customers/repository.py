@@ -39,6 +39,7 @@ from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomF
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
 from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
+from guanxi.kit.schemas import ID_MAX, bad_text
 
 SEARCH_CAP = 1000
 
@@ -178,7 +179,10 @@ def _coerce(ref: FieldRef, raw: str) -> Any:
         if ref.type == "number":
             return float(Decimal(raw))
         if ref.type in ("user", "team"):
-            return int(raw)
+            n = int(raw)
+            if not 1 <= n <= ID_MAX:
+                raise ValueError
+            return n
         if ref.type == "date":  # custom dates are ISO strings inside JSON
             d = date.fromisoformat(raw)
             return d.isoformat() if ref.name.startswith("custom.") else d
@@ -271,7 +275,7 @@ def parse_filters(kind: str, raw_filters: list[str], defs: dict[str, CustomField
     for raw in raw_filters:
         name, sep, rest = raw.partition(":")
         op, _, value = rest.partition(":")
-        if not sep or not op:
+        if not sep or not op or not name or bad_text(raw):
             raise Problem(400, "invalid_filter", errors=[FieldError(name or "filter", "invalid_value")])
         clauses.append(filter_clause(kind, resolve_field(kind, name, defs), op, value))
     return clauses
@@ -321,7 +325,9 @@ async def page(
     q: Select[Any] = select(Customer, ref.expr.label("_sort")).where(*where)
     if cursor:
         value, last_id = decode_cursor(cursor, 2)
-        if not isinstance(last_id, int):
+        if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX:
+            raise Problem(400, "invalid_cursor")
+        if value is not None and not _cursor_value_fits(ref, value):
             raise Problem(400, "invalid_cursor")
         if ref.type == "datetime" and isinstance(value, datetime) and kind == "sqlite":
             value = value.replace(tzinfo=None)
@@ -337,6 +343,26 @@ async def page(
             sort_value = datetime.fromisoformat(sort_value)
         next_cursor = encode_cursor([_plain_sort(sort_value), last.id])
     return [r[0] for r in rows], next_cursor
+
+
+def _cursor_value_fits(ref: FieldRef, value: Any) -> bool:
+    """A cursor's sort value must have the sort field's type, or the query would compare apples with pears."""
+    if isinstance(value, bool):
+        return ref.type == "boolean"
+    if ref.type == "datetime":
+        return isinstance(value, datetime)
+    if ref.type == "date":
+        if ref.name.startswith("custom."):
+            try:
+                return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+            except ValueError:
+                return False
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if ref.type in ("number",):
+        return isinstance(value, int | float | Decimal)
+    if ref.type in ("user", "team"):
+        return isinstance(value, int | float | Decimal) and abs(float(value)) <= ID_MAX
+    return isinstance(value, str)
 
 
 def _plain_sort(v: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from guanxi.kit.models import SYSTEM_FIELDS
-from guanxi.kit.schemas import WriteModel
+from guanxi.kit.schemas import Id, WriteModel
 
 Kind = Literal["company", "person"]
 Size = Literal["1-20", "21-100", "101-500", "501-1000", "1000+"]
@@ -43,7 +43,7 @@ class CustomerWrite(WriteModel):
     stage: Stage | None = None
     grade: Grade | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     birthday: date | None = None
     notes: str | None = Field(default=None, max_length=5000)
     custom: dict[str, Any] | None = None
@@ -85,9 +85,9 @@ class Customer(BaseModel):
     stage: str
     grade: str | None
     tags: list[str]
-    owner_id: int | None
+    owner_id: Id | None
     owner_name: str | None
-    team_id: int | None
+    team_id: Id | None
     team_name: str | None
     birthday: date | None
     notes: str | None
@@ -104,7 +104,7 @@ class Customer(BaseModel):
 class CheckDuplicates(WriteModel):
     phones: list[str] = Field(default_factory=list, max_length=10)
     emails: list[str] = Field(default_factory=list, max_length=10)
-    exclude_id: int | None = None
+    exclude_id: Id | None = None
 
 
 class ContactWrite(WriteModel):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guanxi.accounts.models import User
 from guanxi.audit import service as audit
 from guanxi.audit.models import AuditEntry
-from guanxi.authz.core import Principal, apply_field_rules, check_writable, owner_in_scope
+from guanxi.authz.core import Principal, apply_field_rules, check_writable, filterable, owner_in_scope
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
@@ -23,6 +23,7 @@ from guanxi.kit.i18n import current_language
 from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normalize_phone
 from guanxi.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from guanxi.kit.schemas import ID_MAX, bad_text
 
 TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
 SOURCE_LABELS = {
@@ -129,7 +130,7 @@ def validate_custom(
                     continue
                 out[key] = [o["value"] for o in d.options if o["value"] in value]
             elif d.type == "user":
-                if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
                     raise ValueError
                 if value not in user_ids:
                     errors.append(FieldError(path, "invalid_user"))
@@ -201,7 +202,8 @@ async def _clean(session: AsyncSession, p: Principal, data: dict[str, Any], exis
     if "custom" in data:
         defs = await repo.custom_defs(session, p.workspace_id)
         values = data["custom"] or {}
-        user_keys = [v for d in defs if d.type == "user" for k, v in values.items() if k == d.key and isinstance(v, int)]
+        user_keys = [v for d in defs if d.type == "user" for k, v in values.items()
+                     if k == d.key and isinstance(v, int) and 0 < v <= ID_MAX]
         user_ids = set(await session.scalars(
             select(User.id).where(User.workspace_id == p.workspace_id, User.id.in_(user_keys))
         )) if user_keys else set()
@@ -276,8 +278,13 @@ async def list_customers(
     needs_defs = any("custom." in f for f in filters) or (sort or "").lstrip("-+").startswith("custom.")
     defs = {d.key: d for d in await repo.custom_defs(session, p.workspace_id)} if needs_defs else {}
     where = [repo.scoped(p), Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None)]
+    for f in filters:
+        if not filterable(p, "customers", f.partition(":")[0]):
+            raise Problem(400, "invalid_filter", errors=[FieldError(f.partition(":")[0], "forbidden")])
     where += repo.parse_filters(kind, filters, defs)
     n = clamp_limit(limit)
+    if q and bad_text(q):
+        raise Problem(400, "invalid_filter", errors=[FieldError("q", "invalid_value")])
     if q and q.strip() and not sort:
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
@@ -444,7 +451,14 @@ async def _contact_customer(session: AsyncSession, p: Principal, contact_id: int
     return row[0], row[1]
 
 
-def _clean_contact(data: dict[str, Any], existing: Contact | None) -> dict[str, Any]:
+def contact_out(p: Principal, contact: Contact) -> s.Contact:
+    """Contacts follow the customer field rules of the caller's role (phones, emails, wechat, notes...)."""
+    data = {f: getattr(contact, f) for f in s.Contact.model_fields}
+    return s.Contact.model_validate(apply_field_rules(p, "customers", data))
+
+
+def _clean_contact(p: Principal, data: dict[str, Any], existing: Contact | None) -> dict[str, Any]:
+    check_writable(p, "customers", [k for k in data if k not in ("name", "title", "is_primary")])
     errors: list[FieldError] = []
     out: dict[str, Any] = {}
     for f in ("name", "title", "wechat", "notes"):
@@ -483,7 +497,7 @@ async def list_contacts(session: AsyncSession, p: Principal, customer_id: int) -
 async def create_contact(session: AsyncSession, p: Principal, customer_id: int, body: s.ContactCreate) -> Contact:
     p.require("customers", "edit")
     c = await get_customer(session, p, customer_id)
-    out = _clean_contact(body.model_dump(exclude_unset=True), None)
+    out = _clean_contact(p, body.model_dump(exclude_unset=True), None)
     contact = Contact(workspace_id=p.workspace_id, customer_id=c.id, created_by=p.user_id, phones=[], emails=[],
                       is_primary=False, version=1)
     for k, v in out.items():
@@ -503,7 +517,7 @@ async def update_contact(session: AsyncSession, p: Principal, contact_id: int, b
     p.require("customers", "edit")
     contact, c = await _contact_customer(session, p, contact_id)
     expected = parse_if_match(if_match)
-    out = _clean_contact(body.model_dump(exclude_unset=True), contact)
+    out = _clean_contact(p, body.model_dump(exclude_unset=True), contact)
     if contact.version != expected:
         raise Problem(412, "precondition_failed")
     before = {k: getattr(contact, k) for k in out}

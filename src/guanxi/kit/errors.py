@@ -91,6 +91,9 @@ def from_validation(exc: RequestValidationError) -> Problem:
         if typ == "read_only_field":
             fields = str((err.get("ctx") or {}).get("fields", "")).split(",")
             return Problem(422, "read_only_field", errors=[FieldError(f, "read_only_field") for f in fields])
+        if typ == "invalid_text":
+            field = str((err.get("ctx") or {}).get("field", "body"))
+            return validation_error([FieldError(field, "invalid_value")])
         if typ == "json_invalid":
             return Problem(400, "invalid_json", detail=t("invalid_json"))
         if typ == "model_attributes_type" or (typ == "dict_type" and len(err.get("loc", ())) <= 1):
@@ -122,7 +125,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}.get(
+        # 400 from the framework means the body could not be parsed at all
+        code = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed", 401: "not_authenticated",
+                403: "forbidden"}.get(
             exc.status_code, "invalid_value"
         )
         return problem_response(Problem(exc.status_code, code))
