@@ -24,12 +24,12 @@ from guanxi.authz.core import (
 )
 from guanxi.authz.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentUser
 from guanxi.kit.deps import DbSession, client_ip
-from guanxi.kit.errors import Problem, not_found
+from guanxi.kit.errors import PROBLEM_RESPONSES, Problem, not_found
 from guanxi.kit.i18n import current_language, pick_language
 from guanxi.kit.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, PathId
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["accounts"])
 
 
 async def me_of(session: DbSession, user_id: int, p: Principal | None = None) -> s.Me:

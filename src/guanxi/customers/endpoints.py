@@ -17,11 +17,11 @@ from guanxi.authz.deps import CurrentUser
 from guanxi.customers import schemas as s
 from guanxi.customers import service
 from guanxi.kit.deps import DbSession
-from guanxi.kit.errors import Problem
+from guanxi.kit.errors import PROBLEM_RESPONSES, Problem
 from guanxi.kit.pagination import Page
 from guanxi.kit.schemas import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["customers"])
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["customers"])
 
 
 def _etag(response: Response, version: int) -> None:

@@ -8,11 +8,43 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guanxi.kit.i18n import t
 
 log = logging.getLogger("guanxi")
+
+
+class ProblemFieldError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """application/problem+json (RFC 9457) with a stable code and per-field errors."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str
+    errors: list[ProblemFieldError] = []
+
+
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ProblemDetail,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_doc("Unreadable body, bad filter, sort or cursor"),
+    401: _problem_doc("Not signed in, or the session ended"),
+    403: _problem_doc("Not allowed (permission, CSRF, read-only key)"),
+    404: _problem_doc("Not found, or outside the caller's workspace and scope"),
+    422: _problem_doc("Invalid fields; errors[] names each one"),
+}
 
 
 class FieldError(dict[str, str]):
