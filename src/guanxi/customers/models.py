@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from guanxi.kit.models import ID, Base, BusinessMixin, JSONType, UTCDateTime, utcnow
 
 LIVE = text("deleted_at IS NULL")
+BINNED = text("deleted_at IS NOT NULL")
 
 
 class Customer(BusinessMixin, Base):
@@ -48,7 +49,8 @@ class Customer(BusinessMixin, Base):
         Index("ix_customers_ws_city", "workspace_id", "city", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_owner", "owner_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_team", "team_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
-        Index("ix_customers_ws_deleted", "workspace_id", "deleted_at", "id"),
+        # the recycle bin only: a full index here would tempt planners to answer "deleted_at IS NULL" with it
+        Index("ix_customers_ws_deleted", "workspace_id", "deleted_at", "id", sqlite_where=BINNED, postgresql_where=BINNED),
     )
 
 

@@ -41,7 +41,7 @@ from guanxi.kit.errors import FieldError, Problem
 from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
 
-SEARCH_CAP = 1000
+SEARCH_CAP = 300  # candidates ranked per search; names starting with the query always come first
 
 
 def dialect(session: AsyncSession) -> str:
@@ -376,6 +376,17 @@ async def search_candidates(session: AsyncSession, p: Principal, q: str) -> list
     terms = search.query_terms(q)
     if not terms:
         return []
+    # names that start with the query, straight from the name index: the best matches are never capped away
+    q = q.strip()
+    prefix = list(await session.scalars(
+        select(Customer.id).where(Customer.workspace_id == p.workspace_id, Customer.deleted_at.is_(None),
+                                  Customer.name >= q, Customer.name < q + "\U0010ffff").limit(50)
+    ))
+    seen = set(prefix)
+    return prefix + [i for i in await _token_candidates(session, p, terms) if i not in seen]
+
+
+async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
     kind = dialect(session)
     if kind == "postgresql":
         tsq = " & ".join(f"{t}:*" for t in terms)

@@ -237,7 +237,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_customers_team', ['team_id', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index('ix_customers_ws_city', ['workspace_id', 'city', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index('ix_customers_ws_created', ['workspace_id', 'created_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
-        batch_op.create_index('ix_customers_ws_deleted', ['workspace_id', 'deleted_at', 'id'], unique=False)
+        batch_op.create_index('ix_customers_ws_deleted', ['workspace_id', 'deleted_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NOT NULL'), postgresql_where=sa.text('deleted_at IS NOT NULL'))
         batch_op.create_index('ix_customers_ws_grade', ['workspace_id', 'grade', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index('ix_customers_ws_name', ['workspace_id', 'name', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index('ix_customers_ws_stage', ['workspace_id', 'stage', 'updated_at', 'id'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
