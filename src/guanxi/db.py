@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,8 +21,8 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
         "synchronous=NORMAL",
         "foreign_keys=ON",
         "busy_timeout=10000",
-        "cache_size=-16384",
-        "mmap_size=67108864",
+        "cache_size=-8192",
+        "mmap_size=0",  # a mapped file counted once per pooled connection pushed the server past its memory budget
         "temp_store=MEMORY",
     ):
         cur.execute(f"PRAGMA {pragma}")
@@ -47,6 +48,8 @@ class Database:
         if self.kind == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # SQLite has one writer: queueing writers here is fair and cheap, busy-timeout retries are neither
+        self.write_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

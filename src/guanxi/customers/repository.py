@@ -139,6 +139,7 @@ class FieldRef:
     type: str
     expr: Any
     json_list: str | None = None  # JSON path of a list value (tags, multiselect), for membership tests
+    nullable: bool = True
 
 
 def custom_ref(kind: str, d: CustomFieldDef) -> FieldRef:
@@ -171,7 +172,8 @@ def resolve_field(kind: str, name: str, defs: dict[str, CustomFieldDef]) -> Fiel
     spec = STANDARD_FIELDS.get(name)
     if spec is None:
         raise Problem(400, "invalid_filter", errors=[FieldError(name, "unknown_field")])
-    return FieldRef(name, spec[0], getattr(Customer, name), json_list="$" if spec[0] in ("tags", "list") else None)
+    return FieldRef(name, spec[0], getattr(Customer, name), json_list="$" if spec[0] in ("tags", "list") else None,
+                    nullable=bool(Customer.__table__.c[name].nullable))
 
 
 def _coerce(ref: FieldRef, raw: str) -> Any:
@@ -331,7 +333,7 @@ async def page(
             raise Problem(400, "invalid_cursor")
         if ref.type == "datetime" and isinstance(value, datetime) and kind == "sqlite":
             value = value.replace(tzinfo=None)
-        q = q.where(after(ref.expr, Customer.id, value, last_id, desc=desc, nulls_low=nulls_low))
+        q = q.where(after(ref.expr, Customer.id, value, last_id, desc=desc, nulls_low=nulls_low, nullable=ref.nullable))
     order = [ref.expr.desc(), Customer.id.desc()] if desc else [ref.expr.asc(), Customer.id.asc()]
     rows = (await session.execute(q.order_by(*order).limit(limit + 1))).all()
     more = len(rows) > limit

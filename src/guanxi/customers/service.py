@@ -315,10 +315,14 @@ async def _search(
         select(Customer.id, Customer.name, Customer.name_pinyin, Customer.phones, Customer.emails, Customer.updated_at)
         .where(*where, Customer.id.in_(ids))
     )).all()
+    digits = q.strip().isdigit()  # phone digits only matter to a numeric query
+
+    def phone_digits(phones: list[str]) -> list[str]:
+        return ["".join(ch for ch in ph if ch.isdigit()) for ph in phones] if digits else []
+
     ranked = sorted(
         light,
-        key=lambda r: (-search.score(q, r.name, ["".join(ch for ch in ph if ch.isdigit()) for ph in r.phones], r.emails,
-                                     r.name_pinyin),
+        key=lambda r: (-search.score(q, r.name, phone_digits(r.phones), r.emails, r.name_pinyin),
                        -r.updated_at.timestamp(), -r.id),
     )
     page_ids = [r.id for r in ranked[offset : offset + limit]]

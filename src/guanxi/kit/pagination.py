@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true, tuple_
 
 from guanxi.kit.errors import Problem
 
@@ -62,13 +62,17 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 
 def after(
-    col: Any, id_col: Any, value: Any, last_id: int, *, desc: bool, nulls_low: bool
+    col: Any, id_col: Any, value: Any, last_id: int, *, desc: bool, nulls_low: bool, nullable: bool = True
 ) -> ColumnElement[bool]:
     """Rows strictly after (value, last_id) in ORDER BY col [DESC], id [DESC].
 
     `nulls_low` says whether the database sorts NULL below every value (SQLite) or above (PostgreSQL);
     following the database's own NULL order lets it walk the index instead of sorting.
     """
+    if value is not None and not nullable:
+        # one row-value comparison is an index range start; the OR form makes PostgreSQL filter from the top
+        pair, cur = tuple_(col, id_col), tuple_(value, last_id)
+        return pair < cur if desc else pair > cur
     if value is None:
         nulls_first_in_walk = nulls_low != desc
         same = and_(col.is_(None), (id_col < last_id) if desc else (id_col > last_id))

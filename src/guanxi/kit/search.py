@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
@@ -74,9 +75,14 @@ def query_terms(q: str) -> list[str]:
     return [w[:MAX_PINYIN] for w in words(q)][:8]
 
 
+@lru_cache(maxsize=256)
+def _folded(q: str) -> str:
+    return "".join(words(q))
+
+
 def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], name_pinyin: str | None = None) -> int:
     """Higher is better: exact name, name prefix, name part, pinyin, initials, phone, email."""
-    qf = "".join(words(q))
+    qf = _folded(q)
     nf = "".join(words(name))
     if not qf:
         return 0
