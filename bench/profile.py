@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Profile one scenario in-process (ASGI, no network, no server) with pyinstrument.
+
+    python bench/profile.py --database-url URL --scenario search_pinyin [--requests 50]
+
+Prints the wall time per request (median) and pyinstrument's call tree, so the Python side of a
+scenario can be told apart from its SQL (bench/run.py's sql_p50_ms).  Writes run in a rolled-back
+transaction, like run.py's SQL capture.  Needs pyinstrument (`pip install pyinstrument`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run as bench
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit("pip install pyinstrument") from None
+    kind, async_url, raw_url = bench.urls(args.database_url)
+    rng = random.Random(args.seed)
+    raw = bench.Raw(kind, raw_url)
+    await raw.open()
+    picks = await bench.pick_values(raw, rng, args.requests * 2)
+    await raw.close()
+    cap = bench.Capture(kind, async_url)
+    await cap.client.login()
+    deep = await bench.deep_cursors(cap.client, 20, 10) if args.scenario == "list_deep_filter_sort" else ["x"]
+    sc = bench.Scenarios(picks, deep, rng)
+    fn = getattr(sc, args.scenario)
+    cap.rollback = args.scenario in ("create", "update")
+    for i in range(5):  # warm-up
+        await fn(cap.client, 1000 + i)
+    times = []
+    profiler = Profiler(interval=0.0005, async_mode="enabled")
+    if not args.no_profile:
+        profiler.start()
+    for i in range(args.requests):
+        t0 = time.perf_counter()
+        await fn(cap.client, i)
+        times.append((time.perf_counter() - t0) * 1000)
+    if not args.no_profile:
+        profiler.stop()
+    await cap.close()
+    times.sort()
+    print(
+        f"{args.scenario} on {kind}: median {statistics.median(times):.1f} ms per request in-process, "
+        f"p90 {times[int(len(times) * 0.9)]:.1f} (min {times[0]:.1f}, max {times[-1]:.1f}) over {len(times)} requests"
+    )
+    if not args.no_profile:
+        print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False))
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--scenario", required=True, choices=list(bench.SCENARIOS))
+    ap.add_argument("--requests", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--no-profile", action="store_true", help="only time the requests (no profiler overhead)")
+    return asyncio.run(main_async(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
