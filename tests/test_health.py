@@ -22,3 +22,13 @@ async def test_unknown_api_path_is_a_problem(client):
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "not_found"
+
+
+async def test_security_headers_and_no_store_on_the_api(client):
+    r = await client.get("/api/health")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+    docs = await client.get("/api/docs")
+    assert "content-security-policy" not in docs.headers  # the interactive docs load their own assets
