@@ -148,3 +148,18 @@ async def test_contacts(client, db):
     assert (await call(client, w, "other_team", "GET", f"/api/v1/customers/{c.id}/contacts")).status_code == 404
     hist = (await call(client, w, "sales", "GET", f"/api/v1/customers/{c.id}/history")).json()["items"]
     assert {h["record_type"] for h in hist} == {"contact"}
+
+
+async def test_contact_create_honours_idempotency_key(client, db):
+    w = await make_world(db)
+    c = await make_customer(db, w, "sales")
+    url = f"/api/v1/customers/{c.id}/contacts"
+    h = {"Idempotency-Key": "contact-1"}
+    a = await call(client, w, "sales", "POST", url, json={"name": "陈静"}, headers=h)
+    b = await call(client, w, "sales", "POST", url, json={"name": "陈静"}, headers=h)
+    assert a.status_code == b.status_code == 201 and a.json()["id"] == b.json()["id"]
+    assert b.headers["idempotent-replayed"] == "true"
+    other = await call(client, w, "sales", "POST", url, json={"name": "刘洋"}, headers=h)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    items = (await call(client, w, "sales", "GET", url)).json()["items"]
+    assert [x["name"] for x in items] == ["陈静"]

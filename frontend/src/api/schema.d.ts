@@ -2781,7 +2781,9 @@ export interface operations {
     create_contact_api_v1_customers__customer_id__contacts_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
             path: {
                 customer_id: number;
             };

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from guanxi.audit.models import IdempotencyRecord
 from guanxi.audit.schemas import AuditEntryOut, AuditPage
 from guanxi.authz.core import Principal
 from guanxi.authz.deps import CurrentUser
 from guanxi.customers import schemas as s
 from guanxi.customers import service
 from guanxi.kit.deps import DbSession
-from guanxi.kit.errors import PROBLEM_RESPONSES, Problem
+from guanxi.kit.errors import PROBLEM_RESPONSES
+from guanxi.kit.idempotency import Idempotency
 from guanxi.kit.pagination import Page
 from guanxi.kit.schemas import PathId
 
@@ -70,23 +67,14 @@ async def create_customer(
     p: CurrentUser,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
-    body_hash = hashlib.sha256(json.dumps(body.model_dump(mode="json", exclude_unset=True), sort_keys=True).encode()).hexdigest()
-    if idempotency_key:
-        prior = await session.scalar(select(IdempotencyRecord).where(
-            IdempotencyRecord.workspace_id == p.workspace_id, IdempotencyRecord.user_id == p.user_id,
-            IdempotencyRecord.route == "POST /customers", IdempotencyRecord.key == idempotency_key))
-        if prior is not None:
-            if prior.body_hash != body_hash:
-                raise Problem(422, "idempotency_key_reused")
-            return JSONResponse(prior.response, status_code=prior.status,
-                                headers={"Idempotent-Replayed": "true", "ETag": f'"{prior.response.get("version")}"'})
+    idem = Idempotency(session, p, "POST /customers", idempotency_key, body)
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     c, dups = await service.create_customer(session, p, body)
     out = await _one(session, p, c)
     out.duplicates = dups
     payload = out.model_dump(mode="json")
-    if idempotency_key:
-        session.add(IdempotencyRecord(workspace_id=p.workspace_id, user_id=p.user_id, key=idempotency_key,
-                                      route="POST /customers", body_hash=body_hash, status=201, response=payload))
+    idem.remember(201, payload)
     return JSONResponse(payload, status_code=201, headers={"ETag": f'"{c.version}"', "Location": f"/api/v1/customers/{c.id}"})
 
 
@@ -149,10 +137,20 @@ async def list_contacts(customer_id: PathId, session: DbSession, p: CurrentUser)
 
 
 @router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)
-async def create_contact(customer_id: PathId, body: s.ContactCreate, response: Response, session: DbSession, p: CurrentUser) -> s.Contact:
+async def create_contact(
+    customer_id: PathId,
+    body: s.ContactCreate,
+    session: DbSession,
+    p: CurrentUser,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
+    idem = Idempotency(session, p, f"POST /customers/{customer_id}/contacts", idempotency_key, body)
+    if (replayed := await idem.replay()) is not None:
+        return replayed
     c = await service.create_contact(session, p, customer_id, body)
-    _etag(response, c.version)
-    return service.contact_out(p, c)
+    payload = service.contact_out(p, c).model_dump(mode="json")
+    idem.remember(201, payload)
+    return JSONResponse(payload, status_code=201, headers={"ETag": f'"{c.version}"'})
 
 
 @router.patch("/contacts/{contact_id}", response_model=s.Contact)
