@@ -148,3 +148,17 @@ async def test_settings_users_teams_roles(client, db):
     assert (await call(client, w, "sales", "GET", "/api/v1/users")).status_code == 403
     look = (await call(client, w, "sales", "GET", "/api/v1/users/lookup?q=manager")).json()
     assert look[0]["id"] == w.users["manager"].id
+
+
+async def test_saved_team_answers_with_manager_name_and_members(client, db):
+    w = await make_world(db)
+    r = await call(client, w, "admin", "PATCH", f"/api/v1/teams/{w.teams['a']}", json={"name": "华东一部"})
+    assert r.status_code == 200
+    team = r.json()
+    assert team["manager_name"] == w.users["manager"].name
+    assert team["member_count"] == 3  # manager, sales, teammate
+    assert team["depth"] == 0
+    sub = await call(client, w, "admin", "POST", "/api/v1/teams", json={"name": "华东二组", "parent_id": w.teams["a"],
+                                                                      "manager_id": w.users["sales"].id})
+    assert sub.status_code == 201
+    assert sub.json()["depth"] == 1 and sub.json()["manager_name"] == w.users["sales"].name

@@ -220,20 +220,26 @@ async def _team(session: DbSession, p: Principal, team_id: int) -> Team:
     return team
 
 
+async def _team_out(session: DbSession, t: Team) -> s.TeamOut:
+    """One saved team as the tree lists it: manager's name, depth from the path, active members."""
+    manager = await session.scalar(select(User.name).where(User.id == t.manager_id)) if t.manager_id else None
+    members = await session.scalar(select(func.count()).select_from(User).where(User.team_id == t.id, User.active))
+    return s.TeamOut(id=t.id, name=t.name, parent_id=t.parent_id, manager_id=t.manager_id, manager_name=manager,
+                     depth=t.path.count("/") - 1, member_count=members or 0)
+
+
 @router.post("/teams", status_code=201, response_model=s.TeamOut)
 async def create_team(body: s.TeamWrite, session: DbSession, p: CurrentUser) -> s.TeamOut:
     p.require("teams", "create")
     t = await service.save_team(session, p, None, body.model_dump(exclude_unset=True))
-    return s.TeamOut(id=t.id, name=t.name, parent_id=t.parent_id, manager_id=t.manager_id, manager_name=None,
-                     depth=t.path.count("/") - 1, member_count=0)
+    return await _team_out(session, t)
 
 
 @router.patch("/teams/{team_id}", response_model=s.TeamOut)
 async def update_team(team_id: PathId, body: s.TeamWrite, session: DbSession, p: CurrentUser) -> s.TeamOut:
     p.require("teams", "edit")
     t = await service.save_team(session, p, await _team(session, p, team_id), body.model_dump(exclude_unset=True))
-    return s.TeamOut(id=t.id, name=t.name, parent_id=t.parent_id, manager_id=t.manager_id, manager_name=None,
-                     depth=t.path.count("/") - 1, member_count=0)
+    return await _team_out(session, t)
 
 
 @router.delete("/teams/{team_id}", status_code=204)

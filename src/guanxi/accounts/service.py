@@ -345,14 +345,10 @@ async def subteam_ids(session: AsyncSession, workspace_id: int, team_id: int, pa
 # ---------------------------------------------------------------- login, sessions, throttling
 
 
-async def _throttle_row(session: AsyncSession, key: str) -> LoginThrottle | None:
-    return await session.get(LoginThrottle, key)
-
-
 async def check_throttle(session: AsyncSession, keys: list[str]) -> None:
     now = utcnow()
     for key in keys:
-        row = await _throttle_row(session, key)
+        row = await session.get(LoginThrottle, key)
         if row and row.blocked_until and row.blocked_until > now:
             wait = int((row.blocked_until - now).total_seconds()) + 1
             raise Problem(429, "login_throttled", headers={"Retry-After": str(wait)}, retry_after=wait)
@@ -360,7 +356,7 @@ async def check_throttle(session: AsyncSession, keys: list[str]) -> None:
 
 async def note_failure(session: AsyncSession, key: str, free: int) -> None:
     now = utcnow()
-    row = await _throttle_row(session, key)
+    row = await session.get(LoginThrottle, key)
     if row is None:
         row = LoginThrottle(key=key, failures=0, window_start=now)
         session.add(row)
@@ -397,7 +393,7 @@ async def login(
             audit.record(session, workspace_id=user.workspace_id, action="login_failed", record_type="user",
                          record_id=user.id, label=user.name, user_id=user.id, user_name=user.name, ip=ip)
         raise Problem(401, "invalid_credentials")
-    row = await _throttle_row(session, keys[0])
+    row = await session.get(LoginThrottle, keys[0])
     if row is not None:
         await session.delete(row)
     token, csrf = new_token(), new_token()

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from guanxi.audit.schemas import AuditEntryOut, AuditPage
 from guanxi.authz.core import Principal
 from guanxi.authz.deps import CurrentUser
+from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.customers import service
 from guanxi.kit.deps import DbSession
@@ -175,8 +176,6 @@ async def delete_contact(contact_id: PathId, session: DbSession, p: CurrentUser)
 
 @router.get("/custom-fields", response_model=list[s.CustomFieldDef])
 async def list_custom_fields(session: DbSession, p: CurrentUser, entity: str = "customer") -> list[s.CustomFieldDef]:
-    from guanxi.customers import repository as repo
-
     if entity != "customer":
         return []
     return [s.CustomFieldDef.model_validate(d, from_attributes=True) for d in await repo.custom_defs(session, p.workspace_id)]

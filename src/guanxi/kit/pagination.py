@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, false, or_, true, tuple_
+from sqlalchemy import ColumnElement, and_, or_, tuple_
 
 from guanxi.kit.errors import Problem
 
@@ -88,5 +88,3 @@ def clamp_limit(limit: int | None, default: int = 50) -> int:
         return default
     return max(1, min(int(limit), MAX_LIMIT))
 
-
-__all__ = ["Page", "encode_cursor", "decode_cursor", "after", "clamp_limit", "COUNT_CAP", "true", "false"]
