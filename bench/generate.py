@@ -54,7 +54,7 @@ ADMIN_EMAIL = "bench-admin@example.com"
 PASSWORD = "bench-pass-123"
 WORKSPACE_NAME = "关系基准测试有限公司"
 CHUNK = 5000  # customers per worker task
-GENERATOR_VERSION = 2  # bump when the generated data changes: --if-missing then regenerates
+GENERATOR_VERSION = 3  # bump when the generated data changes: --if-missing then regenerates
 
 CUSTOMER_COLS = (
     "id",
@@ -727,7 +727,7 @@ class Gen:
         identities += [("email", e) for e in emails]
         doc = search.document(name, [v for k, v in identities if k == "phone"], emails, [wechat or ""])
         row = {
-            "name_pinyin": " ".join(search.pinyin_of(name)) if self.ctx["name_pinyin"] else None,
+            "name_pinyin": search.pinyin_key(name) if self.ctx["name_pinyin"] else None,
             "id": cid,
             "workspace_id": self.ctx["workspace_id"],
             "created_by": owner_id,

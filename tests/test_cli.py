@@ -56,3 +56,30 @@ def test_a_wrong_setting_stops_with_one_line_naming_it(tmp_path, var, value):
     assert r.returncode == 2
     lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and var in lines[0], r.stderr
+
+
+def test_serve_with_two_workers_answers(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    assert guanxi(tmp_path, "db", "upgrade").returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    e = {**os.environ, "GUANXI_DATA_DIR": str(tmp_path), "GUANXI_DATABASE_URL": "", "GUANXI_WORKERS": "2",
+         "GUANXI_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "guanxi.cli", "serve", "--port", str(port)], env=e,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        body = b""
+        for _ in range(150):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert b'"database":"sqlite"' in body
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

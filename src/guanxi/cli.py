@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import Any
 
@@ -54,6 +55,14 @@ def serve(
         raise typer.Exit(2)
     h, p, w = host or s.host, port or s.port, workers or s.workers
     console.print(f"Guanxi is running at [bold]http://{h}:{p}[/bold]  (API docs: http://{h}:{p}/api/docs)")
+    if w > 1:
+        # the supervisor only watches its workers: replace this process (CLI, settings, migration check ~70 MB)
+        # with a bare uvicorn one (~20 MB); the workers import the app themselves
+        sys.stdout.flush()
+        args = ["--host", h, "--port", str(p), "--workers", str(w), "--log-level", s.log_level, "--no-proxy-headers"]
+        if s.log_level != "debug":
+            args.append("--no-access-log")
+        os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "guanxi.asgi:app", *args])
     uvicorn.run("guanxi.asgi:app", host=h, port=p, workers=w, log_level=s.log_level, proxy_headers=False,
                 access_log=s.log_level == "debug")
 

@@ -131,3 +131,23 @@ async def test_custom_fields_and_channels_admin(client, db):
     assert c.status_code == 201
     bad = await call(client, w, "sales", "POST", "/api/v1/customers", json={"kind": "person", "name": "赵丽", "source": "tiktok"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "source"
+
+
+async def test_later_pages_carry_the_first_pages_total(client, db):
+    import base64
+    import json
+
+    w = await make_world(db)
+    for i in range(7):
+        await make_customer(db, w, "sales", name=f"翻页客户{i}")
+    first = (await call(client, w, "sales", "GET", "/api/v1/customers?limit=3")).json()
+    assert first["total"] == 7 and first["next_cursor"]
+    await make_customer(db, w, "sales", name="后来的客户")  # not recounted while paging
+    second = (await call(client, w, "sales", "GET", f"/api/v1/customers?limit=3&cursor={first['next_cursor']}")).json()
+    assert second["total"] == 7 and len(second["items"]) == 3
+    value, last_id, _, _ = json.loads(base64.urlsafe_b64decode(first["next_cursor"] + "=="))
+    for total, capped in ((-1, False), (10**9, False), ("7", False), (True, False), (7, "no"), (7, None)):
+        raw = json.dumps([value, last_id, total, capped]).encode()
+        tampered = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        r = await call(client, w, "sales", "GET", f"/api/v1/customers?limit=3&cursor={tampered}")
+        assert r.status_code == 400 and r.json()["code"] == "invalid_cursor", (total, capped)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User
 from guanxi.accounts.security import token_hash
@@ -21,70 +21,70 @@ CSRF_COOKIE = "guanxi_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# Every request runs one of these: plain columns from a statement built once (no ORM objects to load).
+_WHO = (User.id.label("user_id"), User.workspace_id, User.name, User.active, User.team_id, User.language,
+        Role.key.label("role_key"), Role.scope, Role.permissions, Role.field_rules, Team.path)
+_BY_SESSION = (
+    select(AuthSession.id, AuthSession.revoked_at, AuthSession.expires_at, AuthSession.csrf_token, *_WHO)
+    .join(User, User.id == AuthSession.user_id)
+    .join(Role, Role.id == User.role_id)
+    .outerjoin(Team, Team.id == User.team_id)
+    .where(AuthSession.id == bindparam("sid"))
+)
+_BY_KEY = (
+    select(ApiKey.id.label("key_id"), ApiKey.last_used_at, ApiKey.scopes.label("key_scopes"), *_WHO)
+    .join(User, User.id == ApiKey.user_id)
+    .join(Role, Role.id == User.role_id)
+    .outerjoin(Team, Team.id == User.team_id)
+    .where(ApiKey.key_hash == bindparam("hash"), ApiKey.revoked_at.is_(None))
+)
+
 
 async def get_principal(request: Request, session: DbSession) -> Principal:
     current_language.set(pick_language(request.headers.get("accept-language")))
     auth = request.headers.get("authorization", "")
     now = utcnow()
-    api_scopes: tuple[str, ...] | None = None
-    session_id: str | None = None
     if auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
-        row = (
-            await session.execute(
-                select(ApiKey, User, Role, Team.path)
-                .join(User, User.id == ApiKey.user_id)
-                .join(Role, Role.id == User.role_id)
-                .outerjoin(Team, Team.id == User.team_id)
-                .where(ApiKey.key_hash == token_hash(token), ApiKey.revoked_at.is_(None))
-            )
-        ).first()
-        if row is None or not row[1].active:
+        row = (await session.execute(_BY_KEY, {"hash": token_hash(auth[7:].strip())})).first()
+        if row is None or not row.active:
             raise Problem(401, "not_authenticated", headers={"WWW-Authenticate": "Bearer"})
-        key, user, role, path = row
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            key.last_used_at = now
-        api_scopes = tuple(key.scopes.get("scopes", ["read"]))
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            raise Problem(401, "not_authenticated")
-        srow = (
-            await session.execute(
-                select(AuthSession, User, Role, Team.path)
-                .join(User, User.id == AuthSession.user_id)
-                .join(Role, Role.id == User.role_id)
-                .outerjoin(Team, Team.id == User.team_id)
-                .where(AuthSession.id == token_hash(cookie))
-            )
-        ).first()
-        if srow is None:
-            raise Problem(401, "not_authenticated")
-        auth_session, user, role, path = srow
-        if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.active:
-            raise Problem(401, "session_expired")
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not hmac.compare_digest(sent, auth_session.csrf_token):
-                raise Problem(403, "csrf_failed")
-        session_id = auth_session.id
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            await session.execute(update(ApiKey).where(ApiKey.id == row.key_id).values(last_used_at=now))
+        return await _principal(request, session, row, api_scopes=tuple(row.key_scopes.get("scopes", ["read"])))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Problem(401, "not_authenticated")
+    row = (await session.execute(_BY_SESSION, {"sid": token_hash(cookie)})).first()
+    if row is None:
+        raise Problem(401, "not_authenticated")
+    if row.revoked_at is not None or row.expires_at <= now or not row.active:
+        raise Problem(401, "session_expired")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, row.csrf_token):
+            raise Problem(403, "csrf_failed")
+    return await _principal(request, session, row, session_id=row.id)
+
+
+async def _principal(request: Request, session: DbSession, row: Any, *,
+                     api_scopes: tuple[str, ...] | None = None, session_id: str | None = None) -> Principal:
     team_ids: frozenset[int] = frozenset()
-    if role.scope == "team" and user.team_id is not None:
+    if row.scope == "team" and row.team_id is not None:
         from guanxi.accounts.service import subteam_ids
 
-        team_ids = await subteam_ids(session, user.workspace_id, user.team_id, path or "/")
-    current_language.set(user.language)
+        team_ids = await subteam_ids(session, row.workspace_id, row.team_id, row.path or "/")
+    current_language.set(row.language)
     return Principal(
-        user_id=user.id,
-        workspace_id=user.workspace_id,
-        name=user.name,
-        role_key=role.key,
-        scope=role.scope,
-        permissions=role.permissions,
-        field_rules=role.field_rules,
-        team_id=user.team_id,
+        user_id=row.user_id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        role_key=row.role_key,
+        scope=row.scope,
+        permissions=row.permissions,
+        field_rules=row.field_rules,
+        team_id=row.team_id,
         team_ids=team_ids,
-        language=user.language,
+        language=row.language,
         ip=client_ip(request),
         api_scopes=api_scopes,
         session_id=session_id,

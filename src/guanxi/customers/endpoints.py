@@ -44,7 +44,7 @@ async def list_customers(
     rows, nxt, total, capped = await service.list_customers(
         session, p, q=q, filters=filter, sort=sort, limit=limit, cursor=cursor, deleted=deleted
     )
-    return Page(items=await service.to_out(session, p, rows), next_cursor=nxt, total=total, total_capped=capped)
+    return Page(items=service.rows_out(p, rows), next_cursor=nxt, total=total, total_capped=capped)
 
 
 @router.get("/customers/meta", response_model=s.CustomerMeta)

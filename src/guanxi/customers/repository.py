@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -38,7 +39,7 @@ from guanxi.authz.core import Principal, record_scope
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
-from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
+from guanxi.kit.pagination import COUNT_CAP, after
 from guanxi.kit.schemas import ID_MAX, bad_text
 
 SEARCH_CAP = 300  # candidates ranked per search; names starting with the query always come first
@@ -79,15 +80,34 @@ async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_
     return users, teams
 
 
-async def contact_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+# Owner name, team name and live contact count as columns of the row query: one round trip per page.
+# Built once: statement constructs are immutable, and building them per request showed in profiles.
+EXTRAS: tuple[Any, ...] = (
+    select(User.name).where(User.id == Customer.owner_id).scalar_subquery().label("owner_name"),
+    select(Team.name).where(Team.id == Customer.team_id).scalar_subquery().label("team_name"),
+    select(func.count()).select_from(Contact)
+    .where(Contact.customer_id == Customer.id, Contact.deleted_at.is_(None))
+    .scalar_subquery().label("contact_count"),
+)
+ROW_COLUMNS: tuple[Any, ...] = (*Customer.__table__.c, *EXTRAS)
+IDS: Any = bindparam("ids", expanding=True)  # one parameter for an id list: no per-element coercion, a stable cache key
+_EXTRAS_BY_IDS = select(Customer.id, *EXTRAS).where(Customer.id.in_(IDS))
+_ROWS_BY_IDS = select(*ROW_COLUMNS).where(Customer.id.in_(IDS))
+
+
+async def extras_for(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not customer_ids:
         return {}
-    rows = await session.execute(
-        select(Contact.customer_id, func.count())
-        .where(Contact.customer_id.in_(customer_ids), Contact.deleted_at.is_(None))
-        .group_by(Contact.customer_id)
-    )
-    return {cid: n for cid, n in rows.all()}
+    rows = await session.execute(_EXTRAS_BY_IDS, {"ids": list(customer_ids)})
+    return {r[0]: dict(r._mapping) for r in rows}
+
+
+async def rows_by_ids(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, Any]:
+    """Plain rows (no ORM identity map) with their extras, by id."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(_ROWS_BY_IDS, {"ids": list(customer_ids)})
+    return {r.id: r._mapping for r in rows}
 
 
 async def custom_defs(session: AsyncSession, workspace_id: int) -> list[CustomFieldDef]:
@@ -300,14 +320,6 @@ def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[Fie
 # ------------------------------------------------------------------ list
 
 
-@dataclass
-class ListResult:
-    rows: list[Customer]
-    next_cursor: str | None
-    total: int
-    capped: bool
-
-
 async def capped_count(session: AsyncSession, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
     sub = select(literal_column("1")).select_from(Customer).where(*where).limit(COUNT_CAP + 1).subquery()
     n = await session.scalar(select(func.count()).select_from(sub)) or 0
@@ -320,13 +332,14 @@ async def page(
     ref: FieldRef,
     desc: bool,
     limit: int,
-    cursor: str | None,
-) -> tuple[list[Customer], str | None]:
+    cursor_position: tuple[Any, Any] | None,
+) -> tuple[list[Any], tuple[Any, int] | None]:
+    """One page of plain rows (with `EXTRAS`) after `cursor_position` (sort value, id); and the next position."""
     kind = dialect(session)
     nulls_low = kind == "sqlite"
-    q: Select[Any] = select(Customer, ref.expr.label("_sort")).where(*where)
-    if cursor:
-        value, last_id = decode_cursor(cursor, 2)
+    q: Select[Any] = select(*ROW_COLUMNS, ref.expr.label("_sort")).where(*where)
+    if cursor_position is not None:
+        value, last_id = cursor_position
         if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX:
             raise Problem(400, "invalid_cursor")
         if value is not None and not _cursor_value_fits(ref, value):
@@ -338,13 +351,13 @@ async def page(
     rows = (await session.execute(q.order_by(*order).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = None
+    position = None
     if more and rows:
-        last, sort_value = rows[-1]
+        sort_value = rows[-1]._sort
         if isinstance(sort_value, str) and ref.type == "datetime":
             sort_value = datetime.fromisoformat(sort_value)
-        next_cursor = encode_cursor([_plain_sort(sort_value), last.id])
-    return [r[0] for r in rows], next_cursor
+        position = (_plain_sort(sort_value), rows[-1].id)
+    return [r._mapping for r in rows], position
 
 
 def _cursor_value_fits(ref: FieldRef, value: Any) -> bool:
@@ -410,7 +423,7 @@ async def index_search(session: AsyncSession, customer: Customer, identities: li
     emails = [v for k, v in identities if k == "email"]
     extra = [customer.wechat or ""]
     doc = search.document(customer.name, phones, emails, extra)
-    customer.name_pinyin = " ".join(search.pinyin_of(customer.name))
+    customer.name_pinyin = search.pinyin_key(customer.name)
     if dialect(session) == "postgresql":
         await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
                               {"doc": doc, "id": customer.id})

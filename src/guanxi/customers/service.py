@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import String, delete, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.accounts.models import User
@@ -22,7 +22,7 @@ from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validat
 from guanxi.kit.i18n import current_language
 from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normalize_phone
-from guanxi.kit.pagination import clamp_limit, decode_cursor, encode_cursor
+from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
 
 TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
@@ -242,16 +242,18 @@ async def duplicates_for(
 # ------------------------------------------------------------------ reads
 
 
-async def to_out(session: AsyncSession, p: Principal, rows: list[Customer]) -> list[s.Customer]:
-    users, teams = await repo.names_for(session, [r.owner_id for r in rows], [r.team_id for r in rows])
-    counts = await repo.contact_counts(session, [r.id for r in rows])
-    out = []
-    for r in rows:
-        data = {c: getattr(r, c) for c in s.Customer.model_fields if hasattr(r, c)}
-        data.update(owner_name=users.get(r.owner_id) if r.owner_id else None,
-                    team_name=teams.get(r.team_id) if r.team_id else None, contact_count=counts.get(r.id, 0))
-        out.append(s.Customer.model_validate(apply_field_rules(p, "customers", data)))
-    return out
+_OUT_FIELDS = tuple(f for f in s.Customer.model_fields if f != "duplicates")
+
+
+def rows_out(p: Principal, rows: list[Any]) -> list[s.Customer]:
+    """Read schemas from plain rows that carry `repo.EXTRAS`, with the role's field rules applied."""
+    return [s.Customer.model_validate(apply_field_rules(p, "customers", {f: r[f] for f in _OUT_FIELDS})) for r in rows]
+
+
+async def to_out(session: AsyncSession, p: Principal, objs: list[Customer]) -> list[s.Customer]:
+    extra = await repo.extras_for(session, [c.id for c in objs])
+    rows = [{f: getattr(c, f) for f in _OUT_FIELDS if hasattr(c, f)} | extra.get(c.id, {}) for c in objs]
+    return rows_out(p, rows)
 
 
 async def get_customer(session: AsyncSession, p: Principal, customer_id: int, *, deleted: bool | None = False) -> Customer:
@@ -272,7 +274,8 @@ async def list_customers(
     limit: int | None,
     cursor: str | None,
     deleted: bool,
-) -> tuple[list[Customer], str | None, int, bool]:
+) -> tuple[list[Any], str | None, int, bool]:
+    """Plain rows (see `rows_out`), the next cursor, the (capped) total and whether it is capped."""
     p.require("customers", "delete" if deleted else "view")
     kind = repo.dialect(session)
     needs_defs = any("custom." in f for f in filters) or (sort or "").lstrip("-+").startswith("custom.")
@@ -291,17 +294,27 @@ async def list_customers(
         ids = await repo.search_candidates(session, p, q)
         where.append(Customer.id.in_(ids))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
-    rows, next_cursor = await repo.page(session, where, ref, desc, n, cursor)
-    if cursor is None and next_cursor is None:
+    position, known_total = None, None
+    if cursor:
+        # a page cursor carries the first page's capped total: later pages do not count again
+        value, last_id, total, capped = decode_cursor(cursor, 4)
+        if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= COUNT_CAP or not isinstance(capped, bool):
+            raise Problem(400, "invalid_cursor")
+        position, known_total = (value, last_id), (total, capped)
+    rows, nxt = await repo.page(session, where, ref, desc, n, position)
+    if known_total is not None:
+        total, capped = known_total
+    elif nxt is None:
         total, capped = len(rows), False
     else:
         total, capped = await repo.capped_count(session, where)
+    next_cursor = encode_cursor([nxt[0], nxt[1], total, capped]) if nxt else None
     return rows, next_cursor, total, capped
 
 
 async def _search(
     session: AsyncSession, p: Principal, q: str, where: list[Any], limit: int, cursor: str | None
-) -> tuple[list[Customer], str | None, int, bool]:
+) -> tuple[list[Any], str | None, int, bool]:
     """Best match first: rank the (capped) candidate set, then page through it by offset."""
     offset = 0
     if cursor:
@@ -311,22 +324,25 @@ async def _search(
     ids = await repo.search_candidates(session, p, q)
     if not ids:
         return [], None, 0, False
+    # ranking only needs text: phones, emails and updated_at stay raw (no JSON or datetime decoding per candidate)
     light = (await session.execute(
-        select(Customer.id, Customer.name, Customer.name_pinyin, Customer.phones, Customer.emails, Customer.updated_at)
-        .where(*where, Customer.id.in_(ids))
+        select(Customer.id, Customer.name, Customer.name_pinyin, type_coerce(Customer.phones, String).label("phones"),
+               type_coerce(Customer.emails, String).label("emails"), type_coerce(Customer.updated_at, String).label("at"))
+        .where(*where, Customer.id.in_(repo.IDS)), {"ids": ids}
     )).all()
     digits = q.strip().isdigit()  # phone digits only matter to a numeric query
 
-    def phone_digits(phones: list[str]) -> list[str]:
-        return ["".join(ch for ch in ph if ch.isdigit()) for ph in phones] if digits else []
+    def text(v: Any) -> list[str]:  # SQLite hands JSON over as text, asyncpg already decoded
+        return [v] if isinstance(v, str) else list(v or [])
 
     ranked = sorted(
         light,
-        key=lambda r: (-search.score(q, r.name, phone_digits(r.phones), r.emails, r.name_pinyin),
-                       -r.updated_at.timestamp(), -r.id),
+        key=lambda r: (search.score(q, r.name, text(r.phones) if digits else [], text(r.emails), r.name_pinyin),
+                       r.at, r.id),
+        reverse=True,  # best score, then most recently updated, then newest
     )
     page_ids = [r.id for r in ranked[offset : offset + limit]]
-    rows = {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(page_ids)))}
+    rows = await repo.rows_by_ids(session, page_ids)
     next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
     return [rows[i] for i in page_ids], next_cursor, len(ranked), len(ids) >= repo.SEARCH_CAP
 

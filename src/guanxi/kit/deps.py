@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db = request.app.state.db
     if db.kind == "sqlite" and request.method not in ("GET", "HEAD", "OPTIONS"):
-        async with db.write_lock, db.session() as session:
+        async with db.writers.hold(), db.session() as session:
             yield session
         return
     async with db.session() as session:

@@ -6,10 +6,16 @@ name (and of its pinyin) turns "contains" into "a token starts with", which both
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+
+# pypinyin's phrase dictionary costs ~45 MB in every server process; names need readings, not phrases:
+# characters read differently in names and places get their other reading indexed too (ALT_READINGS).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
 
 from pypinyin import Style, lazy_pinyin
 
@@ -27,10 +33,45 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+# Second readings that matter for names and places (surnames 单 Shan, 曾 Zeng; 重庆 Chongqing, 银行 yinhang …).
+ALT_READINGS = {
+    "重": "chong", "长": "chang", "行": "hang", "厦": "xia", "朝": "zhao", "乐": "yue", "单": "shan", "曾": "zeng",
+    "解": "xie", "仇": "qiu", "查": "zha", "区": "ou", "朴": "piao", "盛": "cheng", "翟": "zhai", "尉": "yu",
+    "覃": "qin", "会": "kuai", "调": "diao", "藏": "zang", "都": "du", "传": "zhuan", "柏": "bo", "秘": "bi",
+    "种": "chong", "缪": "miao", "莘": "shen", "蔚": "yu", "句": "gou", "参": "shen", "番": "pan", "蚌": "beng",
+    "六": "lu",
+}
+MAX_VARIANTS = 4
+
+
+def syllables(text: str) -> list[list[str]]:
+    """Readings per CJK character, the usual one first: 重庆 → [["zhong", "chong"], ["qing"]]."""
+    chars = [ch for ch in text if _CJK.match(ch)]
+    out = []
+    for ch, syl in zip(chars, lazy_pinyin(chars, style=Style.NORMAL, errors="ignore"), strict=False):
+        alt = ALT_READINGS.get(ch)
+        out.append([syl, alt] if alt and alt != syl else [syl])
+    return [r for r in out if r[0].isalpha()]
+
+
+def variants(readings: list[list[str]]) -> list[list[str]]:
+    """At most MAX_VARIANTS spellings; the first uses every usual reading, the rest each swap in other ones."""
+    poly = [i for i, r in enumerate(readings) if len(r) > 1][:2]
+    out = []
+    for choice in itertools.product(*[(0, 1) if i in poly else (0,) for i in range(len(readings))]):
+        out.append([readings[i][c] for i, c in enumerate(choice)])
+    return out[:MAX_VARIANTS]
+
+
 def pinyin_of(text: str) -> tuple[str, str]:
-    """Full pinyin and initials of the CJK characters: 张伟 → ("zhangwei", "zw")."""
-    syl = [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    """Full pinyin and initials with the usual readings: 张伟 → ("zhangwei", "zw")."""
+    syl = [r[0] for r in syllables(text)]
     return "".join(syl), "".join(s[0] for s in syl)
+
+
+def pinyin_key(text: str) -> str:
+    """Stored beside the name for ranking: "full initials" per spelling, space-separated."""
+    return " ".join(f"{''.join(v)} {''.join(s[0] for s in v)}" for v in variants(syllables(text)))[:400]
 
 
 def name_tokens(name: str) -> set[str]:
@@ -39,10 +80,10 @@ def name_tokens(name: str) -> set[str]:
         if has_cjk(word):
             for i in range(len(word)):
                 tokens.add(word[i : i + MAX_SUFFIX])
-            syl = [s for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore") if s.isalpha()]
-            for i in range(len(syl)):
-                tokens.add("".join(syl[i:])[:MAX_PINYIN])
-                tokens.add("".join(s[0] for s in syl[i:])[:MAX_PINYIN])
+            for syl in variants(syllables(word)):
+                for i in range(len(syl)):
+                    tokens.add("".join(syl[i:])[:MAX_PINYIN])
+                    tokens.add("".join(s[0] for s in syl[i:])[:MAX_PINYIN])
         else:
             tokens.add(word[:MAX_PINYIN])
     return tokens
@@ -92,15 +133,12 @@ def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], 
         return 90
     if qf in nf:
         return 80 - min(nf.index(qf), 20)
-    if name_pinyin:
-        full, _, initials = name_pinyin.partition(" ")
-    else:
-        full, initials = pinyin_of(name)
-    if full == qf or initials == qf:
+    spellings = (name_pinyin or pinyin_key(name)).split(" ")
+    if qf in spellings:
         return 70
-    if full.startswith(qf) or initials.startswith(qf):
+    if any(sp.startswith(qf) for sp in spellings):
         return 60
-    if qf in full or qf in initials:
+    if any(qf in sp for sp in spellings):
         return 50
     if qf.isdigit() and any(qf in p for p in phones_e164):
         return 40
