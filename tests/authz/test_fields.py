@@ -376,3 +376,30 @@ async def test_list_returns_exactly_the_role_scope(client, db, role):
     else:
         r = await call(client, w, role, "GET", bin_url)
         assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("role", ["marketing", "readonly"])
+@pytest.mark.parametrize("sort", [None, "name"])
+async def test_search_does_not_answer_for_masked_fields(client, db, role, sort):
+    w = await make_world(db)
+    c = await make_customer(db, w, "sales", name="云栖数据", phones=SECRET["phones"], emails=SECRET["emails"],
+                            wechat=SECRET["wechat"])
+
+    async def ids(q: str) -> list[int]:
+        r = await call(client, w, role, "GET", "/api/v1/customers", params={"q": q, **({"sort": sort} if sort else {})})
+        assert r.status_code == 200, r.text
+        return [x["id"] for x in r.json()["items"]]
+
+    assert await ids("云栖") == [c.id]  # the name stays searchable
+    assert await ids("yunqi") == [c.id]
+    assert await ids("38000") == []  # phone digits: masked for both roles
+    if FIELD_VIEW[role]["emails"] == "clear":
+        assert await ids("boss@yunqi-data.com") == [c.id]
+    else:
+        assert await ids("boss@yunqi-data.com") == []
+    if FIELD_VIEW[role]["wechat"] == "clear":
+        assert await ids("wx_boss_2026") == [c.id]
+    else:
+        assert await ids("wx_boss_2026") == []
+    owner = await call(client, w, "sales", "GET", "/api/v1/customers", params={"q": "38000"})
+    assert [x["id"] for x in owner.json()["items"]] == [c.id]  # the owner, who sees the phone, finds it

@@ -291,8 +291,8 @@ async def list_customers(
     if q and q.strip() and not sort:
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
-        ids = await repo.search_candidates(session, p, q)
-        where.append(Customer.id.in_(ids))
+        ranked, _ = await _ranked(session, p, q, where)
+        where.append(Customer.id.in_([r.id for r in ranked]))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
     position, known_total = None, None
     if cursor:
@@ -321,30 +321,52 @@ async def _search(
         (offset,) = decode_cursor(cursor, 1)
         if not isinstance(offset, int) or offset < 0:
             raise Problem(400, "invalid_cursor")
+    ranked, capped = await _ranked(session, p, q, where)
+    page_ids = [r.id for r in ranked[offset : offset + limit]]
+    rows = await repo.rows_by_ids(session, page_ids)
+    next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
+    return [rows[i] for i in page_ids], next_cursor, len(ranked), capped
+
+
+_NOT_DIGIT_OR_COMMA = re.compile(r"[^0-9,]")
+
+
+async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[Any], bool]:
+    """The visible matches of `q`, best first, and whether the candidate set was capped."""
     ids = await repo.search_candidates(session, p, q)
     if not ids:
-        return [], None, 0, False
+        return [], False
     # ranking only needs text: phones, emails and updated_at stay raw (no JSON or datetime decoding per candidate)
     light = (await session.execute(
         select(Customer.id, Customer.name, Customer.name_pinyin, type_coerce(Customer.phones, String).label("phones"),
-               type_coerce(Customer.emails, String).label("emails"), type_coerce(Customer.updated_at, String).label("at"))
+               type_coerce(Customer.emails, String).label("emails"), Customer.wechat,
+               type_coerce(Customer.updated_at, String).label("at"))
         .where(*where, Customer.id.in_(repo.IDS)), {"ids": ids}
     )).all()
     digits = q.strip().isdigit()  # phone digits only matter to a numeric query
+    # a field the role may not read in full must not answer searches either, one guess at a time
+    phones_ok, emails_ok, wechat_ok = (filterable(p, "customers", f) for f in ("phones", "emails", "wechat"))
+    folded = "".join(search.words(q))
 
     def text(v: Any) -> list[str]:  # SQLite hands JSON over as text, asyncpg already decoded
         return [v] if isinstance(v, str) else list(v or [])
 
-    ranked = sorted(
-        light,
-        key=lambda r: (search.score(q, r.name, text(r.phones) if digits else [], text(r.emails), r.name_pinyin),
-                       r.at, r.id),
-        reverse=True,  # best score, then most recently updated, then newest
-    )
-    page_ids = [r.id for r in ranked[offset : offset + limit]]
-    rows = await repo.rows_by_ids(session, page_ids)
-    next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
-    return [rows[i] for i in page_ids], next_cursor, len(ranked), len(ids) >= repo.SEARCH_CAP
+    def phone_digits(v: Any) -> list[str]:  # phones are kept in display form: "138 0013 8000"
+        if isinstance(v, str):
+            return _NOT_DIGIT_OR_COMMA.sub("", v).split(",")
+        return ["".join(ch for ch in x if ch.isdigit()) for x in v or []]
+
+    def rank(r: Any) -> int:
+        n = search.score(q, r.name, phone_digits(r.phones) if digits else [], text(r.emails), r.name_pinyin)
+        if (n == search.PHONE and not phones_ok) or (n == search.EMAIL and not emails_ok):
+            return 0
+        if n == search.OTHER and not wechat_ok and folded and folded in "".join(search.words(r.wechat or "")):
+            return 0
+        return n
+
+    scored = [(n, r) for r in light if (n := rank(r))]
+    scored.sort(key=lambda t: (t[0], t[1].at, t[1].id), reverse=True)  # best, then most recently updated, newest
+    return [r for _, r in scored], len(ids) >= repo.SEARCH_CAP
 
 
 # ------------------------------------------------------------------ writes

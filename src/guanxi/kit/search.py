@@ -121,6 +121,9 @@ def _folded(q: str) -> str:
     return "".join(words(q))
 
 
+PHONE, EMAIL, OTHER = 40, 35, 10  # scores of matches that come from neither the name nor its pinyin
+
+
 def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], name_pinyin: str | None = None) -> int:
     """Higher is better: exact name, name prefix, name part, pinyin, initials, phone, email."""
     qf = _folded(q)
@@ -141,7 +144,7 @@ def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], 
     if any(qf in sp for sp in spellings):
         return 50
     if qf.isdigit() and any(qf in p for p in phones_e164):
-        return 40
+        return PHONE
     if any(qf in "".join(words(e)) or q.lower() == e for e in emails):
-        return 35
-    return 10
+        return EMAIL
+    return OTHER
