@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User
+from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User, Workspace
 from guanxi.accounts.security import token_hash
 from guanxi.authz.core import Principal
 from guanxi.kit.deps import DbSession, client_ip
 from guanxi.kit.errors import Problem
 from guanxi.kit.i18n import current_language, pick_language
 from guanxi.kit.models import utcnow
+from guanxi.kit.timeutil import DEFAULT_TZ
 
 SESSION_COOKIE = "guanxi_session"
 CSRF_COOKIE = "guanxi_csrf"
@@ -32,16 +33,17 @@ async def get_principal(request: Request, session: DbSession) -> Principal:
         token = auth[7:].strip()
         row = (
             await session.execute(
-                select(ApiKey, User, Role, Team.path)
+                select(ApiKey, User, Role, Team.path, Workspace.settings)
                 .join(User, User.id == ApiKey.user_id)
                 .join(Role, Role.id == User.role_id)
+                .join(Workspace, Workspace.id == User.workspace_id)
                 .outerjoin(Team, Team.id == User.team_id)
                 .where(ApiKey.key_hash == token_hash(token), ApiKey.revoked_at.is_(None))
             )
         ).first()
         if row is None or not row[1].active:
             raise Problem(401, "not_authenticated", headers={"WWW-Authenticate": "Bearer"})
-        key, user, role, path = row
+        key, user, role, path, ws_settings = row
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             key.last_used_at = now
         api_scopes = tuple(key.scopes.get("scopes", ["read"]))
@@ -51,16 +53,17 @@ async def get_principal(request: Request, session: DbSession) -> Principal:
             raise Problem(401, "not_authenticated")
         srow = (
             await session.execute(
-                select(AuthSession, User, Role, Team.path)
+                select(AuthSession, User, Role, Team.path, Workspace.settings)
                 .join(User, User.id == AuthSession.user_id)
                 .join(Role, Role.id == User.role_id)
+                .join(Workspace, Workspace.id == User.workspace_id)
                 .outerjoin(Team, Team.id == User.team_id)
                 .where(AuthSession.id == token_hash(cookie))
             )
         ).first()
         if srow is None:
             raise Problem(401, "not_authenticated")
-        auth_session, user, role, path = srow
+        auth_session, user, role, path, ws_settings = srow
         if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.active:
             raise Problem(401, "session_expired")
         if request.method not in SAFE_METHODS:
@@ -88,6 +91,8 @@ async def get_principal(request: Request, session: DbSession) -> Principal:
         ip=client_ip(request),
         api_scopes=api_scopes,
         session_id=session_id,
+        timezone=user.timezone or DEFAULT_TZ,
+        workspace_timezone=str((ws_settings or {}).get("timezone") or DEFAULT_TZ),
     )
 
 
