@@ -4,38 +4,17 @@ customer ids, matches the models, and goes down and up again."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from guanxi.authz.core import BUILTIN_ROLES
 from guanxi.migrate import alembic_config, sync_url, upgrade
 from guanxi.models import Base
-from tests.conftest import BACKENDS, PG_URL, _pg_admin_url
 
 NEW_TABLES = {"interactions", "interaction_channels", "attachments", "tasks", "notes", "notifications"}
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-        return
-    name = f"guanxi_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_pg_admin_url(PG_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -51,7 +30,8 @@ def _perms(raw: object) -> dict[str, list[str]]:
     return json.loads(raw) if isinstance(raw, str) else dict(raw)  # type: ignore[call-overload]
 
 
-def test_0002_on_a_database_with_data(empty_url: str) -> None:
+def test_0002_on_a_database_with_data(empty_database_url: str) -> None:
+    empty_url = empty_database_url
     upgrade(empty_url, "0001")
     engine = create_engine(sync_url(empty_url))
     old = {"admin": {"customers": ["view"], "users": ["view"]}, "sales": {"customers": ["view", "create"]},
