@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,28 +14,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guanxi import __version__
 from guanxi.accounts.endpoints import router as accounts_router
+from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response
+from guanxi.notifications.endpoints import router as notifications_router
+from guanxi.timeline.endpoints import router as timeline_router
 
 UI_DIR = Path(__file__).parent / "ui"
 log = logging.getLogger("guanxi")
 
 
-class BodyLimit:
-    """Refuse bodies over the limit with 413 before they are read into memory."""
+UPLOAD_PATH = re.compile(r"^/api/v1/interactions/\d+/attachments$")
+MULTIPART_SLACK = 64 * 1024  # part headers and boundaries around the file
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before they are read into memory.
+
+    Attachment uploads get their own, larger limit (the route checks the file itself, exactly).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
+        self.upload_limit = max(limit, upload_limit or 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limit if scope.get("method") == "POST" and UPLOAD_PATH.match(scope["path"]) else self.limit
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
+        if length is not None and length.isdigit() and int(length) > limit:
             await problem_response(Problem(413, "payload_too_large"))(scope, receive, send)
             return
         seen = 0
@@ -44,7 +57,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise Problem(413, "payload_too_large")
             return msg
 
@@ -98,7 +111,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(
         title="Guanxi CRM API",
         version=__version__,
-        description="Guanxi (关系) — customers, contacts, users, teams, roles. Errors are application/problem+json.",
+        description="Guanxi (关系) — customers, contacts, interactions, tasks, notes, notifications, the customer timeline, "
+        "users, teams, roles. Errors are application/problem+json.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
@@ -110,7 +124,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
 
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       upload_limit=settings.attachment_max_bytes + MULTIPART_SLACK)
 
     @app.get("/api/health", tags=["health"])
     async def health(request: Request) -> dict[str, str]:
@@ -122,6 +137,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(accounts_router)
     app.include_router(customers_router)
+    app.include_router(activities_router)
+    app.include_router(timeline_router)
+    app.include_router(notifications_router)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(rest: str) -> JSONResponse:

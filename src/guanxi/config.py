@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     session_hours: int = Field(default=12, ge=1, le=24 * 90)
     max_body_mb: float = Field(default=5.0, gt=0, le=1024)
+    attachment_max_mb: float = Field(default=20.0, gt=0, le=1024, description="largest attachment file")
     secure_cookies: bool = False
     workers: int = Field(default=1, ge=1, le=64)
 
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1024 * 1024)
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
 
 
 def load_settings() -> Settings:

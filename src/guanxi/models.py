@@ -1,11 +1,33 @@
 """Every table, imported once so metadata is complete (Alembic, tests)."""
 
 from guanxi.accounts.models import ApiKey, AuthSession, LoginThrottle, Role, Team, User, Workspace
+from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.kit.models import Base
+from guanxi.notifications.models import Notification
 
 __all__ = [
-    "ApiKey", "AuditEntry", "AuthSession", "Base", "Contact", "Customer", "CustomerIdentity", "CustomFieldDef",
-    "DomainEvent", "IdempotencyRecord", "LoginThrottle", "Role", "SourceChannel", "Team", "User", "Workspace",
+    "ApiKey",
+    "Attachment",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Contact",
+    "CustomFieldDef",
+    "Customer",
+    "CustomerIdentity",
+    "DomainEvent",
+    "IdempotencyRecord",
+    "Interaction",
+    "InteractionChannel",
+    "LoginThrottle",
+    "Note",
+    "Notification",
+    "Role",
+    "SourceChannel",
+    "Task",
+    "Team",
+    "User",
+    "Workspace",
 ]

@@ -33,12 +33,14 @@ its own records and at count *differences*.
 
 from __future__ import annotations
 
+import io
 import itertools
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,12 +49,26 @@ from sqlalchemy import func, select, text
 
 from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User
 from guanxi.accounts.security import new_token, token_hash, verify_password
+from guanxi.activities import files as attachment_files
+from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.app import create_app
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
 from guanxi.db import Database
 from guanxi.kit.models import utcnow
-from tests.fixtures.factories import PASSWORD, PEOPLE, World, call, make_customer, make_world, password_hash
+from guanxi.notifications.models import Notification
+from tests.fixtures.factories import (
+    PASSWORD,
+    PEOPLE,
+    World,
+    call,
+    make_customer,
+    make_interaction,
+    make_note,
+    make_task,
+    make_world,
+    password_hash,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -305,6 +321,268 @@ GRIDS: dict[str, str] = {
         marketing  204   404         404
         readonly   204   404         404
     """,
+    # ------------------------------------------------------------------ interactions (沟通记录)
+    # An interaction follows its customer: targets name the customer's owner; `deleted` is an interaction in
+    # the recycle bin (on the caller's own customer). Rights: admin/manager/sales all, service view/create/edit,
+    # marketing and readonly view.
+    "GET /api/v1/interactions/{interaction_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  200       200      200         404       404
+        marketing  200  200       200      200         404       404
+        readonly   200  200       200      200         404       404
+    """,
+    "PATCH /api/v1/interactions/{interaction_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  200       200      200         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "DELETE /api/v1/interactions/{interaction_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      204  204       204      204         404       404
+        manager    204  204       204      404         404       404
+        sales      204  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # every target's interaction is in the recycle bin, except `live`
+    "POST /api/v1/interactions/{interaction_id}/restore": """
+                   own  teammate  subteam  other_team  other_ws  live
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # a new interaction on the target's customer; `deleted`: that customer is in the recycle bin
+    "POST /api/v1/interactions": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      201  201       201      201         404       404
+        manager    201  201       201      404         404       404
+        sales      201  404       404      404         404       404
+        service    201  201       201      201         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "GET /api/v1/interactions": """
+                   own   teammate  subteam  other_team  other_ws  deleted
+        admin      200+  200+      200+     200+        200-      200-
+        manager    200+  200+      200+     200-        200-      200-
+        sales      200+  200-      200-     200-        200-      200-
+        service    200+  200+      200+     200+        200-      200-
+        marketing  200+  200+      200+     200+        200-      200-
+        readonly   200+  200+      200+     200+        200-      200-
+    """,
+    "POST /api/v1/interactions/{interaction_id}/attachments": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      201  201       201      201         404       404
+        manager    201  201       201      404         404       404
+        sales      201  404       404      404         404       404
+        service    201  201       201      201         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "GET /api/v1/interactions/{interaction_id}/attachments/{attachment_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  200       200      200         404       404
+        marketing  200  200       200      200         404       404
+        readonly   200  200       200      200         404       404
+    """,
+    "DELETE /api/v1/interactions/{interaction_id}/attachments/{attachment_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      204  204       204      204         404       404
+        manager    204  204       204      404         404       404
+        sales      204  404       404      404         404       404
+        service    204  204       204      204         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "PATCH /api/v1/interaction-channels/{key}": """
+                   ws    other_ws
+        admin      200   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    "DELETE /api/v1/interaction-channels/{key}": """
+                   ws    other_ws
+        admin      204   404
+        manager    403   403
+        sales      403   403
+        service    403   403
+        marketing  403   403
+        readonly   403   403
+    """,
+    # ------------------------------------------------------------------ tasks (待办)
+    # A task follows its assignee's record scope (the target names the assignee; `own` is the caller) and,
+    # when it is about a customer, that customer's visibility: `hidden_customer` is the caller's own task about
+    # a customer of team b. `deleted`: the caller's own task in the recycle bin.
+    "GET /api/v1/tasks/{task_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      200  200       200      200         404       404      200
+        manager    200  200       200      404         404       404      404
+        sales      200  404       404      404         404       404      404
+        service    200  200       200      200         404       404      200
+        marketing  200  200       200      200         404       404      200
+        readonly   200  200       200      200         404       404      200
+    """,
+    "PATCH /api/v1/tasks/{task_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      200  200       200      200         404       404      200
+        manager    200  200       200      404         404       404      404
+        sales      200  404       404      404         404       404      404
+        service    200  200       200      200         404       404      200
+        marketing  403  403       403      403         403       403      403
+        readonly   403  403       403      403         403       403      403
+    """,
+    "DELETE /api/v1/tasks/{task_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      204  204       204      204         404       404      204
+        manager    204  204       204      404         404       404      404
+        sales      204  404       404      404         404       404      404
+        service    403  403       403      403         403       403      403
+        marketing  403  403       403      403         403       403      403
+        readonly   403  403       403      403         403       403      403
+    """,
+    # every target's task is in the recycle bin, except `live`
+    "POST /api/v1/tasks/{task_id}/restore": """
+                   own  teammate  subteam  other_team  other_ws  live
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "POST /api/v1/tasks/{task_id}/complete": """
+                   own  teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      200  200       200      200         404       404      200
+        manager    200  200       200      404         404       404      404
+        sales      200  404       404      404         404       404      404
+        service    200  200       200      200         404       404      200
+        marketing  403  403       403      403         403       403      403
+        readonly   403  403       403      403         403       403      403
+    """,
+    # the target tasks are done
+    "POST /api/v1/tasks/{task_id}/reopen": """
+                   own  teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      200  200       200      200         404       404      200
+        manager    200  200       200      404         404       404      404
+        sales      200  404       404      404         404       404      404
+        service    200  200       200      200         404       404      200
+        marketing  403  403       403      403         403       403      403
+        readonly   403  403       403      403         403       403      403
+    """,
+    "GET /api/v1/tasks": """
+                   own   teammate  subteam  other_team  other_ws  deleted  hidden_customer
+        admin      200+  200+      200+     200+        200-      200-     200+
+        manager    200+  200+      200+     200-        200-      200-     200-
+        sales      200+  200-      200-     200-        200-      200-     200-
+        service    200+  200+      200+     200+        200-      200-     200+
+        marketing  200+  200+      200+     200+        200-      200-     200+
+        readonly   200+  200+      200+     200+        200-      200-     200+
+    """,
+    # a task for the caller about the target's customer; `deleted`: that customer is in the recycle bin
+    "POST /api/v1/tasks": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      201  201       201      201         404       404
+        manager    201  201       201      404         404       404
+        sales      201  404       404      404         404       404
+        service    201  201       201      201         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # ------------------------------------------------------------------ notes (备注) and the timeline
+    # Notes follow their customer; each target's note is written by the customer's owner, and only its author
+    # or an admin may change it. `deleted`: for reads the customer is in the recycle bin (readable, like its
+    # history), for writes the note is.
+    "GET /api/v1/customers/{customer_id}/notes": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       200
+        manager    200  200       200      404         404       200
+        sales      200  404       404      404         404       200
+        service    200  200       200      200         404       200
+        marketing  200  200       200      200         404       200
+        readonly   200  200       200      200         404       200
+    """,
+    "POST /api/v1/customers/{customer_id}/notes": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      201  201       201      201         404       404
+        manager    201  201       201      404         404       404
+        sales      201  404       404      404         404       404
+        service    201  201       201      201         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "PATCH /api/v1/customers/{customer_id}/notes/{note_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  403       403      404         404       404
+        sales      200  404       404      404         404       404
+        service    200  403       403      403         404       404
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "DELETE /api/v1/customers/{customer_id}/notes/{note_id}": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      204  204       204      204         404       404
+        manager    204  403       403      404         404       404
+        sales      204  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # every target's note is in the recycle bin, except `live`
+    "POST /api/v1/customers/{customer_id}/notes/{note_id}/restore": """
+                   own  teammate  subteam  other_team  other_ws  live
+        admin      200  200       200      200         404       404
+        manager    200  403       403      404         404       404
+        sales      200  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    "GET /api/v1/customers/{customer_id}/timeline": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       200
+        manager    200  200       200      404         404       200
+        sales      200  404       404      404         404       200
+        service    200  200       200      200         404       200
+        marketing  200  200       200      200         404       200
+        readonly   200  200       200      200         404       200
+    """,
+    # ------------------------------------------------------------------ notifications: one's own only
+    "GET /api/v1/notifications": """
+                   own   other_user  other_ws
+        admin      200+  200-        200-
+        manager    200+  200-        200-
+        sales      200+  200-        200-
+        service    200+  200-        200-
+        marketing  200+  200-        200-
+        readonly   200+  200-        200-
+    """,
+    "POST /api/v1/notifications/{notification_id}/read": """
+                   own   other_user  other_ws
+        admin      200   404         404
+        manager    200   404         404
+        sales      200   404         404
+        service    200   404         404
+        marketing  200   404         404
+        readonly   200   404         404
+    """,
 }
 
 # routes without a target record: one cell per role
@@ -331,6 +609,12 @@ SIMPLE = """
     POST   /api/v1/me/password            204    204      204    204      204        204
     POST   /api/v1/auth/login             200    200      200    200      200        200
     POST   /api/v1/auth/logout            204    204      204    204      204        204
+    GET    /api/v1/interaction-channels   200    200      200    200      200        200
+    POST   /api/v1/interaction-channels   201    403      403    403      403        403
+    GET    /api/v1/my-work                200    200      200    200      200        200
+    GET    /api/v1/timeline/kinds         200    200      200    200      200        200
+    GET    /api/v1/notifications/unread-count  200  200   200    200      200        200
+    POST   /api/v1/notifications/read-all      200  200   200    200      200        200
 """
 
 # cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
@@ -429,6 +713,7 @@ class Env:
     w1: World
     w2: World
     roles: dict[int, dict[str, int]]  # workspace id → role key → role id
+    data_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -439,8 +724,8 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 async def env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     db = Database(database_url)
-    app = create_app(Settings(secret_key="test-secret", data_dir=tmp_path_factory.mktemp("matrix"), max_body_mb=1),
-                     database=db)
+    data_dir = tmp_path_factory.mktemp("matrix")
+    app = create_app(Settings(secret_key="test-secret", data_dir=data_dir, max_body_mb=1), database=db)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         w1, w2 = await make_world(db), await make_world(db)
@@ -449,7 +734,7 @@ async def env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> An
             for w in (w1, w2):
                 rows = await s.execute(select(Role.key, Role.id).where(Role.workspace_id == w.workspace_id))
                 roles[w.workspace_id] = {k: i for k, i in rows.all()}
-        yield Env(db, client, w1, w2, roles)
+        yield Env(db, client, w1, w2, roles, data_dir)
     await db.dispose()
 
 
@@ -465,7 +750,8 @@ def unique_phone() -> str:
 
 
 COUNTED = ("customers", "contacts", "users", "teams", "roles", "custom_fields", "source_channels", "api_keys",
-           "audit_log", "auth_sessions")
+           "audit_log", "auth_sessions", "interactions", "attachments", "interaction_channels", "tasks", "notes",
+           "notifications")
 
 
 async def counts(env: Env) -> dict[str, int]:
@@ -531,6 +817,7 @@ class Prep:
     done: Callable[[Any, Any, httpx.Response], Awaitable[None]] | None = None
     # for list-like answers: '+', '-' or '~' (see the module docstring)
     seen: Callable[[httpx.Response], Awaitable[str]] | None = None
+    files: dict[str, Any] | None = None  # a multipart upload instead of a JSON body
 
     @property
     def is_read(self) -> bool:
@@ -1033,6 +1320,362 @@ async def h_logout(env: Env, role: str, target: str) -> Prep:
     return Prep("POST", "/api/v1/auth/logout", who, state=state, done=done)
 
 
+# ------------------------------------------------------------------------------------------------ activities
+
+PDF = b"%PDF-1.7\n%%EOF\n"
+
+
+@dataclass
+class ActTarget:
+    world: World
+    customer: Customer
+    interaction: Interaction
+    note: Note
+    attachment: Attachment
+
+
+def _owner(env: Env, role: str, target: str) -> tuple[World, str]:
+    if target == "other_ws":
+        return env.w2, "sales"
+    return env.w1, OWNERS.get(target, role)
+
+
+async def target_activity(env: Env, role: str, target: str, *, binned: bool = False,
+                          customer_binned: bool = False) -> ActTarget:
+    """The target's customer with one interaction (with one attachment) and one note, both by its owner."""
+    world, owner = _owner(env, role, target)
+    c = await make_customer(env.db, world, owner, name=f"矩阵客户{uid()}", deleted=customer_binned)
+    i = await make_interaction(env.db, world, c, owner, deleted=binned, subject="原主题")
+    note = await make_note(env.db, world, c, owner, deleted=binned, body="原备注")
+    stored = attachment_files.store(io.BytesIO(PDF), "原附件.pdf", root=env.data_dir / "attachments",
+                                    workspace_id=world.workspace_id, max_bytes=10**6)
+    a = Attachment(workspace_id=world.workspace_id, interaction_id=i.id, filename=stored.filename,
+                   content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                   storage_path=stored.storage_path, created_by=world.users[owner].id)
+    await add(env, a)
+    return ActTarget(world, c, i, note, a)
+
+
+def activity_state(env: Env, t: ActTarget) -> Callable[[], Awaitable[Any]]:
+    async def state() -> Any:
+        async with env.db.session() as s:
+            i = await s.get(Interaction, t.interaction.id)
+            n = await s.get(Note, t.note.id)
+            atts = (await s.scalars(select(Attachment.id).where(Attachment.interaction_id == t.interaction.id)
+                                    .order_by(Attachment.id))).all()
+            return {"interaction": (i.version, i.subject, i.deleted_at) if i else None,
+                    "note": (n.version, n.body, n.deleted_at) if n else None, "attachments": list(atts),
+                    "last_contacted_at": await s.scalar(select(Customer.last_contacted_at)
+                                                        .where(Customer.id == t.customer.id))}
+
+    return state
+
+
+def _activity(method: str, tail: str, *, binned: bool = False, customer_binned_when_deleted: bool = False,
+              body: Any = None, headers: dict[str, str] | None = None, files: Any = None,
+              done: Callable[[ActTarget, Any, Any, httpx.Response], None] | None = None) -> Handler:
+    """A request about the target's interaction / note / attachment ({i}, {n}, {a}, {c} in `tail`)."""
+
+    async def h(env: Env, role: str, target: str) -> Prep:
+        if target == "live":
+            t = await target_activity(env, role, "own")
+        elif target == "deleted":
+            t = await target_activity(env, role, "own", binned=not customer_binned_when_deleted,
+                                      customer_binned=customer_binned_when_deleted)
+        else:
+            t = await target_activity(env, role, target, binned=binned)
+        url = "/api/v1" + tail.format(i=t.interaction.id, n=t.note.id, a=t.attachment.id, c=t.customer.id)
+
+        async def check(before: Any, after: Any, r: httpx.Response) -> None:
+            if done:
+                done(t, before, after, r)
+
+        return Prep(method, url, role, json=body, headers=headers or {}, files=files, state=activity_state(env, t),
+                    done=check)
+
+    return h
+
+
+def _ok_interaction(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert r.json()["id"] == t.interaction.id and r.json()["attachments"][0]["id"] == t.attachment.id
+
+
+def _patched_interaction(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert r.json()["subject"] == "矩阵主题" and after["interaction"][:2] == (2, "矩阵主题")
+
+
+def _binned_interaction(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before["interaction"][2] is None and after["interaction"][2] is not None
+
+
+def _restored_interaction(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before["interaction"][2] is not None and after["interaction"][2] is None
+    assert after["last_contacted_at"] is not None
+
+
+def _attached(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert len(after["attachments"]) == len(before["attachments"]) + 1 and r.json()["filename"] == "矩阵.pdf"
+
+
+def _downloaded(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert r.content == PDF and r.headers["content-disposition"].startswith("attachment;")
+
+
+def _detached(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before["attachments"] == [t.attachment.id] and after["attachments"] == []
+
+
+HANDLERS["GET /api/v1/interactions/{interaction_id}"] = _activity("GET", "/interactions/{i}", done=_ok_interaction)
+HANDLERS["PATCH /api/v1/interactions/{interaction_id}"] = _activity(
+    "PATCH", "/interactions/{i}", body={"subject": "矩阵主题"}, headers={"If-Match": '"1"'}, done=_patched_interaction)
+HANDLERS["DELETE /api/v1/interactions/{interaction_id}"] = _activity("DELETE", "/interactions/{i}",
+                                                                     done=_binned_interaction)
+HANDLERS["POST /api/v1/interactions/{interaction_id}/restore"] = _activity(
+    "POST", "/interactions/{i}/restore", binned=True, done=_restored_interaction)
+HANDLERS["POST /api/v1/interactions/{interaction_id}/attachments"] = _activity(
+    "POST", "/interactions/{i}/attachments", files={"file": ("矩阵.pdf", PDF, "application/pdf")}, done=_attached)
+HANDLERS["GET /api/v1/interactions/{interaction_id}/attachments/{attachment_id}"] = _activity(
+    "GET", "/interactions/{i}/attachments/{a}", done=_downloaded)
+HANDLERS["DELETE /api/v1/interactions/{interaction_id}/attachments/{attachment_id}"] = _activity(
+    "DELETE", "/interactions/{i}/attachments/{a}", done=_detached)
+
+
+@handles("POST /api/v1/interactions")
+async def h_create_interaction(env: Env, role: str, target: str) -> Prep:
+    world, owner = _owner(env, role, "own" if target == "deleted" else target)
+    c = await make_customer(env.db, world, owner, deleted=target == "deleted")
+    subject = f"矩阵沟通{uid()}"
+
+    async def state() -> Any:
+        return await fetch(env, select(Interaction.customer_id, Interaction.user_id).where(Interaction.subject == subject))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is None and after == (c.id, env.w1.users[role].id)
+
+    return Prep("POST", "/api/v1/interactions", role, json={"customer_id": c.id, "channel": "visit", "subject": subject},
+                state=state, done=done)
+
+
+@handles("GET /api/v1/interactions")
+async def h_list_interactions(env: Env, role: str, target: str) -> Prep:
+    t = await target_activity(env, role, "own" if target == "deleted" else target, binned=target == "deleted")
+    url = "/api/v1/interactions?limit=200"
+
+    async def seen(r: httpx.Response) -> str:
+        return "+" if t.interaction.id in await all_ids(env, role, url, r) else "-"
+
+    return Prep("GET", url, role, state=activity_state(env, t), seen=seen)
+
+
+async def _mk_interaction_channel(env: Env, world: World, n: int) -> InteractionChannel:
+    ch = InteractionChannel(workspace_id=world.workspace_id, key=f"mi{n}", label=f"临时沟通渠道{n}", position=100)
+    await add(env, ch)
+    return ch
+
+
+HANDLERS["PATCH /api/v1/interaction-channels/{key}"] = _renamed(
+    lambda o: f"/api/v1/interaction-channels/{o.key}", InteractionChannel, _mk_interaction_channel, "label")
+HANDLERS["DELETE /api/v1/interaction-channels/{key}"] = _deleted(
+    lambda o: f"/api/v1/interaction-channels/{o.key}", InteractionChannel, _mk_interaction_channel)
+HANDLERS["GET /api/v1/interaction-channels"] = _plain_read(
+    "/api/v1/interaction-channels", lambda e, r, b: [x["key"] for x in b][:2] == ["phone", "email"])
+HANDLERS["POST /api/v1/interaction-channels"] = _created(
+    "/api/v1/interaction-channels", lambda e, n: {"label": f"新沟通渠道{n}"},
+    lambda e, n: select(InteractionChannel.id).where(InteractionChannel.label == f"新沟通渠道{n}",
+                                                     InteractionChannel.workspace_id == e.w1.workspace_id))
+
+
+# ------------------------------------------------------------------------------------------------ tasks
+
+
+async def target_task(env: Env, role: str, target: str, *, binned: bool = False, status: str = "open") -> Task:
+    world, assignee = _owner(env, role, target if target in OWNERS or target == "other_ws" else "own")
+    customer = await make_customer(env.db, env.w1, "other_team") if target == "hidden_customer" else None
+    return await make_task(env.db, world, assignee, customer=customer, deleted=binned or target == "deleted",
+                           status=status, title=f"矩阵待办{uid()}")
+
+
+def task_state(env: Env, t: Task) -> Callable[[], Awaitable[Any]]:
+    async def state() -> Any:
+        return await fetch(env, select(Task.version, Task.title, Task.status, Task.deleted_at).where(Task.id == t.id))
+
+    return state
+
+
+def _task_action(method: str, tail: str, *, binned: bool = False, status: str = "open", body: Any = None,
+                 headers: dict[str, str] | None = None, done: Callable[[Task, Any, Any, httpx.Response], None]) -> Handler:
+    async def h(env: Env, role: str, target: str) -> Prep:
+        t = await target_task(env, role, "own" if target == "live" else target, binned=binned and target != "live",
+                              status=status)
+
+        async def check(before: Any, after: Any, r: httpx.Response) -> None:
+            done(t, before, after, r)
+
+        return Prep(method, f"/api/v1/tasks/{t.id}{tail}", role, json=body, headers=headers or {},
+                    state=task_state(env, t), done=check)
+
+    return h
+
+
+def _task_read(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert r.json()["id"] == t.id
+
+
+def _task_patched(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert after[:2] == (2, "矩阵改名") and r.json()["title"] == "矩阵改名"
+
+
+def _task_binned(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before[3] is None and after[3] is not None
+
+
+def _task_restored(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before[3] is not None and after[3] is None
+
+
+def _task_completed(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before[2] == "open" and after[2] == "done" and r.json()["task"]["status"] == "done"
+
+
+def _task_reopened(t: Task, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before[2] == "done" and after[2] == "open"
+
+
+HANDLERS["GET /api/v1/tasks/{task_id}"] = _task_action("GET", "", done=_task_read)
+HANDLERS["PATCH /api/v1/tasks/{task_id}"] = _task_action("PATCH", "", body={"title": "矩阵改名"},
+                                                         headers={"If-Match": '"1"'}, done=_task_patched)
+HANDLERS["DELETE /api/v1/tasks/{task_id}"] = _task_action("DELETE", "", done=_task_binned)
+HANDLERS["POST /api/v1/tasks/{task_id}/restore"] = _task_action("POST", "/restore", binned=True, done=_task_restored)
+HANDLERS["POST /api/v1/tasks/{task_id}/complete"] = _task_action("POST", "/complete", done=_task_completed)
+HANDLERS["POST /api/v1/tasks/{task_id}/reopen"] = _task_action("POST", "/reopen", status="done", done=_task_reopened)
+
+
+@handles("GET /api/v1/tasks")
+async def h_list_tasks(env: Env, role: str, target: str) -> Prep:
+    t = await target_task(env, role, target)
+    url = "/api/v1/tasks?limit=200"
+
+    async def seen(r: httpx.Response) -> str:
+        return "+" if t.id in await all_ids(env, role, url, r) else "-"
+
+    return Prep("GET", url, role, state=task_state(env, t), seen=seen)
+
+
+@handles("POST /api/v1/tasks")
+async def h_create_task(env: Env, role: str, target: str) -> Prep:
+    world, owner = _owner(env, role, "own" if target == "deleted" else target)
+    c = await make_customer(env.db, world, owner, deleted=target == "deleted")
+    title = f"矩阵新待办{uid()}"
+
+    async def state() -> Any:
+        return await fetch(env, select(Task.customer_id, Task.assignee_id).where(Task.title == title))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is None and after == (c.id, env.w1.users[role].id)
+
+    return Prep("POST", "/api/v1/tasks", role, json={"title": title, "due_at": "2031-01-01T08:00:00Z",
+                                                      "customer_id": c.id}, state=state, done=done)
+
+
+HANDLERS["GET /api/v1/my-work"] = _plain_read("/api/v1/my-work", lambda e, r, b: b["scope"] == "mine")
+
+
+# ------------------------------------------------------------------------------------------------ notes, timeline
+
+
+def _notes_listed(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert [x["id"] for x in r.json()["items"]] == [t.note.id]
+
+
+def _note_created(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert r.json()["customer_id"] == t.customer.id and r.json()["body"] == "矩阵备注"
+
+
+def _note_patched(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert after["note"][:2] == (2, "矩阵改备注")
+
+
+def _note_binned(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before["note"][2] is None and after["note"][2] is not None
+
+
+def _note_restored(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert before["note"][2] is not None and after["note"][2] is None
+
+
+def _timeline(t: ActTarget, before: Any, after: Any, r: httpx.Response) -> None:
+    assert isinstance(r.json()["items"], list)
+
+
+HANDLERS["GET /api/v1/customers/{customer_id}/notes"] = _activity(
+    "GET", "/customers/{c}/notes", customer_binned_when_deleted=True, done=_notes_listed)
+HANDLERS["POST /api/v1/customers/{customer_id}/notes"] = _activity(
+    "POST", "/customers/{c}/notes", customer_binned_when_deleted=True, body={"body": "矩阵备注"}, done=_note_created)
+HANDLERS["PATCH /api/v1/customers/{customer_id}/notes/{note_id}"] = _activity(
+    "PATCH", "/customers/{c}/notes/{n}", body={"body": "矩阵改备注"}, headers={"If-Match": '"1"'}, done=_note_patched)
+HANDLERS["DELETE /api/v1/customers/{customer_id}/notes/{note_id}"] = _activity(
+    "DELETE", "/customers/{c}/notes/{n}", done=_note_binned)
+HANDLERS["POST /api/v1/customers/{customer_id}/notes/{note_id}/restore"] = _activity(
+    "POST", "/customers/{c}/notes/{n}/restore", binned=True, done=_note_restored)
+HANDLERS["GET /api/v1/customers/{customer_id}/timeline"] = _activity(
+    "GET", "/customers/{c}/timeline", customer_binned_when_deleted=True, done=_timeline)
+HANDLERS["GET /api/v1/timeline/kinds"] = _plain_read("/api/v1/timeline/kinds")
+
+
+# ------------------------------------------------------------------------------------------------ notifications
+
+
+async def fresh_notification(env: Env, world: World, who: str) -> Notification:
+    n = Notification(workspace_id=world.workspace_id, user_id=world.users[who].id, kind="mention",
+                     title=f"矩阵通知{uid()}", link="/customers/1")
+    await add(env, n)
+    return n
+
+
+@handles("GET /api/v1/notifications")
+async def h_list_notifications(env: Env, role: str, target: str) -> Prep:
+    n = await fresh_notification(env, *_key_owner(env, role, target))
+    url = "/api/v1/notifications?limit=200"
+
+    async def seen(r: httpx.Response) -> str:
+        return "+" if n.id in await all_ids(env, role, url, r) else "-"
+
+    return Prep("GET", url, role, seen=seen)
+
+
+@handles("POST /api/v1/notifications/{notification_id}/read")
+async def h_read_notification(env: Env, role: str, target: str) -> Prep:
+    n = await fresh_notification(env, *_key_owner(env, role, target))
+
+    async def state() -> Any:
+        return await fetch(env, select(Notification.read_at).where(Notification.id == n.id))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before == (None,) and after[0] is not None
+
+    return Prep("POST", f"/api/v1/notifications/{n.id}/read", role, state=state, done=done)
+
+
+HANDLERS["GET /api/v1/notifications/unread-count"] = _plain_read(
+    "/api/v1/notifications/unread-count", lambda e, r, b: b["count"] >= 0)
+
+
+@handles("POST /api/v1/notifications/read-all")
+async def h_read_all(env: Env, role: str, target: str) -> Prep:
+    who = await fresh_user(env, env.w1, role)
+    n = await fresh_notification(env, env.w1, who)
+    other = await fresh_notification(env, env.w1, "teammate")
+
+    async def state() -> Any:
+        async with env.db.session() as s:
+            return [await s.scalar(select(Notification.read_at).where(Notification.id == x.id)) for x in (n, other)]
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after[0] is not None and after[1] is None and r.json()["updated"] == 1
+
+    return Prep("POST", "/api/v1/notifications/read-all", who, state=state, done=done)
+
+
 # ------------------------------------------------------------------------------------------------ the test
 
 
@@ -1060,6 +1703,8 @@ async def test_authz_matrix(env: Env, case: Case) -> None:
         kw: dict[str, Any] = {"headers": prep.headers}
         if prep.json is not None:
             kw["json"] = prep.json
+        if prep.files is not None:
+            kw["files"] = prep.files
         r = await call(env.client, env.w1, prep.who, prep.method, prep.url, **kw)
 
     after, counts_after = await state(), await counts(env)

@@ -21,7 +21,7 @@ import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +37,17 @@ from guanxi.config import Settings
 from guanxi.customers.models import Contact
 from guanxi.db import Database
 from guanxi.kit.models import utcnow
-from tests.fixtures.factories import PASSWORD, World, make_custom_field, make_customer, make_world
+from tests.fixtures.factories import (
+    PASSWORD,
+    World,
+    make_contact,
+    make_custom_field,
+    make_customer,
+    make_interaction,
+    make_note,
+    make_task,
+    make_world,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -56,6 +66,9 @@ class Env:
     w2: World
     roles: dict[str, int]
     backend: str
+    customer_id: int = 0  # a customer of `sales`, for bodies that name one
+    foreign_contact_id: int = 0  # a contact of another customer
+    hidden_customer_id: int = 0  # a customer `sales` may not see
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +91,19 @@ async def env(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> An
             await make_custom_field(db, w, key, typ, opts)
         async with db.session() as s:
             roles = dict((await s.execute(select(Role.key, Role.id).where(Role.workspace_id == w.workspace_id))).all())
-        yield Env(db, client, w, w2, roles, "postgresql" if database_url.startswith("postgresql") else "sqlite")
+        own, other = await make_customer(db, w, "sales"), await make_customer(db, w, "sales")
+        hidden = await make_customer(db, w, "other_team")
+        foreign = await make_contact(db, w, other, "别家联系人")
+        yield Env(db, client, w, w2, roles, "postgresql" if database_url.startswith("postgresql") else "sqlite",
+                  own.id, foreign.id, hidden.id)
     await db.dispose()
 
 
 _n = itertools.count(random.randrange(10_000, 90_000) * 1000)
 
 WS_TABLES = ("customers", "contacts", "customer_identities", "users", "teams", "roles", "custom_fields",
-             "source_channels", "api_keys", "auth_sessions", "audit_log", "domain_events", "idempotency_keys")
+             "source_channels", "api_keys", "auth_sessions", "audit_log", "domain_events", "idempotency_keys",
+             "interactions", "attachments", "interaction_channels", "tasks", "notes", "notifications")
 
 
 async def counts(env: Env) -> dict[str, int]:
@@ -118,6 +136,14 @@ ENDPOINTS: dict[str, tuple[str | None, str, str, Callable[[Env, int], dict[str, 
     "apikey.create": ("sales", "POST", "/api/v1/api-keys", lambda e, n: {"name": f"ERP{n}", "scopes": ["read"]}),
     "login": (None, "POST", "/api/v1/auth/login", lambda e, n: {
         "login": e.w.users["teammate"].email, "password": PASSWORD}),
+    "interaction.create": ("sales", "POST", "/api/v1/interactions", lambda e, n: {
+        "customer_id": e.customer_id, "channel": "phone", "subject": f"回访{n}"}),
+    "interaction.update": ("sales", "PATCH", "/api/v1/interactions/{i}", lambda e, n: {"outcome": "已报价"}),
+    "task.create": ("sales", "POST", "/api/v1/tasks", lambda e, n: {"title": f"回访{n}", "due_at": "2031-01-01T08:00:00Z"}),
+    "task.update": ("sales", "PATCH", "/api/v1/tasks/{t}", lambda e, n: {"priority": "high"}),
+    "note.create": ("sales", "POST", "/api/v1/customers/{c}/notes", lambda e, n: {"body": f"客户很满意{n}"}),
+    "note.update": ("sales", "PATCH", "/api/v1/customers/{c}/notes/{nt}", lambda e, n: {"body": "改一下"}),
+    "ichannel.create": ("admin", "POST", "/api/v1/interaction-channels", lambda e, n: {"label": f"渠道{n}"}),
 }
 
 WRONG_TYPE = {
@@ -131,15 +157,25 @@ WRONG_TYPE = {
     "field.create": ({"required": "maybe"}, {"required": "invalid_type"}),
     "apikey.create": ({"scopes": "read"}, {"scopes": "invalid_type"}),
     "login": ({"password": 123}, {"password": "invalid_type"}),
+    "interaction.create": ({"duration_minutes": "long"}, {"duration_minutes": "invalid_type"}),
+    "interaction.update": ({"contact_ids": "5"}, {"contact_ids": "invalid_type"}),
+    "task.create": ({"due_at": [1]}, {"due_at": "invalid_type"}),
+    "task.update": ({"remind_before_minutes": "soon"}, {"remind_before_minutes": "invalid_type"}),
+    "note.create": ({"mentions": "all"}, {"mentions": "invalid_type"}),
+    "note.update": ({"body": 5}, {"body": "invalid_type"}),
+    "ichannel.create": ({"position": "first"}, {"position": "invalid_type"}),
 }
 TOO_LONG = {
     "customer.create": "name", "customer.update": "notes", "contact.create": "name", "contact.update": "title",
     "user.create": "name", "team.create": "name", "role.create": "name", "field.create": "label",
-    "apikey.create": "name", "login": "login",
+    "apikey.create": "name", "login": "login", "interaction.create": "subject", "interaction.update": "summary",
+    "task.create": "title", "task.update": "description", "note.create": "body", "note.update": "body",
+    "ichannel.create": "label",
 }
-LIMITS = {"name": 201, "notes": 5001, "title": 101, "label": 101, "login": 255}
+LIMITS = {"name": 201, "notes": 5001, "title": 101, "label": 101, "login": 255, "subject": 201, "summary": 10_001,
+          "description": 10_001, "body": 10_001}
 ENDPOINT_LIMITS = {("contact.create", "name"): 101, ("user.create", "name"): 101, ("team.create", "name"): 101,
-                   ("role.create", "name"): 101, ("apikey.create", "name"): 101}
+                   ("role.create", "name"): 101, ("apikey.create", "name"): 101, ("task.create", "title"): 201}
 
 
 @dataclass
@@ -199,6 +235,19 @@ def generic_cases() -> list[Bad]:
                 Bad(ep, "no session", 401, "not_authenticated", auth="none"),
             ]
     return out
+
+
+def _replayed(url: str, body: Callable[[Env], dict[str, Any]]) -> Callable[[Env], Awaitable[dict[str, str]]]:
+    """A key first used, successfully, on `url` with another body."""
+
+    async def prepare(env: Env) -> dict[str, str]:
+        key = f"idem-{next(_n)}"
+        r = await send(env, "sales", "POST", await fill_url(env, url), json_body=body(env),
+                       headers={"Idempotency-Key": key})
+        assert r.status_code == 201, r.text
+        return {"Idempotency-Key": key}
+
+    return prepare
 
 
 async def _replayed_key(env: Env) -> dict[str, str]:
@@ -401,6 +450,111 @@ def specific_cases() -> list[Bad]:
         Bad("login", "NUL in the login", (401, 422), merge={"login": "a\x00b@example.com"}, writes=True),
         Bad(C, "lone surrogate in a custom text", 422, "validation_failed", {"custom.t": "invalid_value"},
             raw=b'{"kind": "company", "name": "x", "custom": {"t": "a\\ud800b"}}'),
+    ] + activity_cases()
+
+
+def activity_cases() -> list[Bad]:
+    IC, IU, TC, TU, NC, NU = ("interaction.create", "interaction.update", "task.create", "task.update", "note.create",
+                              "note.update")
+    soon = "2031-01-01T08:00:00Z"
+    return [
+        # ---- interactions
+        Bad(IC, "a contact of another customer", 422, "validation_failed", [("contact_ids.0", "invalid_contact")],
+            merge=lambda e: {"contact_ids": [e.foreign_contact_id]}),
+        Bad(IC, "a customer the caller cannot see", 404, "not_found", [("customer_id", "not_found")],
+            merge=lambda e: {"customer_id": e.hidden_customer_id}),
+        Bad(IC, "an unknown customer", 404, "not_found", [("customer_id", "not_found")],
+            merge={"customer_id": 987654321}),
+        Bad(IC, "no customer", 422, "validation_failed", {"customer_id": "required"}, body={"channel": "phone"}),
+        Bad(IC, "unknown channel", 422, "validation_failed", [("channel", "invalid_option")], merge={"channel": "pigeon"}),
+        Bad(IC, "unknown direction", 422, "validation_failed", {"direction": "invalid_option"},
+            merge={"direction": "sideways"}),
+        Bad(IC, "our side is a user of another workspace", 422, "validation_failed", [("user_id", "invalid_user")],
+            merge=lambda e: {"user_id": e.w2.users["sales"].id}),
+        Bad(IC, "in the future", 422, "validation_failed", [("occurred_at", "in_future")],
+            merge={"occurred_at": "2099-01-01T00:00:00Z"}),
+        Bad(IC, "year one", 422, "validation_failed", {"occurred_at": "invalid_value"},
+            merge={"occurred_at": "0001-01-01T00:00:00Z"}),
+        Bad(IC, "not a time", 422, "validation_failed", {"occurred_at": None}, merge={"occurred_at": "yesterday"}),
+        Bad(IC, "longer than a day", 422, "validation_failed", {"duration_minutes": None},
+            merge={"duration_minutes": 1441}),
+        Bad(IC, "negative duration", 422, "validation_failed", {"duration_minutes": None}, merge={"duration_minutes": -5}),
+        Bad(IC, "customer id beyond 64 bits", 422, "validation_failed", {"customer_id": None}, merge={"customer_id": BIG}),
+        Bad(IC, "too many contacts", 422, "validation_failed", {"contact_ids": None},
+            merge={"contact_ids": list(range(1, 22))}),
+        Bad(IC, "server-set field", 422, "read_only_field", {"version": "read_only_field"}, merge={"version": 3}),
+        Bad(IC, "a follow-up for another workspace", 422, "validation_failed",
+            [("follow_up.assignee_id", "invalid_user")],
+            merge=lambda e: {"follow_up": {"title": "回访", "due_at": soon, "assignee_id": e.w2.users["sales"].id}}),
+        Bad(IC, "a follow-up without a title or date", 422, "validation_failed",
+            {"follow_up.title": "required", "follow_up.due_at": "required"}, merge={"follow_up": {}}),
+        Bad(IC, "a follow-up with an unknown field", 422, "unknown_field", {"follow_up.colour": "unknown_field"},
+            merge={"follow_up": {"title": "x", "due_at": soon, "colour": "red"}}),
+        Bad(IC, "every error at once", 422, "validation_failed",
+            [("channel", "invalid_option"), ("contact_ids.0", "invalid_contact"), ("occurred_at", "in_future")],
+            merge=lambda e: {"channel": "pigeon", "contact_ids": [e.foreign_contact_id],
+                             "occurred_at": "2099-01-01T00:00:00Z"}),
+        Bad(IC, "NUL in the summary", 422, "validation_failed", {"summary": "invalid_value"}, merge={"summary": NUL}),
+        Bad(IC, "Idempotency-Key replayed with another body", 422, "idempotency_key_reused",
+            prepare=_replayed("/api/v1/interactions", lambda e: {"customer_id": e.customer_id, "channel": "sms"})),
+        Bad(IU, "stale If-Match", 412, "precondition_failed", headers={"If-Match": '"2"'}),
+        Bad(IU, "no If-Match", 428, "precondition_required", headers={"If-Match": None}),  # type: ignore[dict-item]
+        Bad(IU, "moved to another customer", 422, "read_only_field", {"customer_id": "read_only_field"},
+            body={"customer_id": 1}),
+        Bad(IU, "null occurred_at and channel", 422, "validation_failed",
+            {"occurred_at": "required", "channel": "required"}, body={"occurred_at": None, "channel": None}),
+        Bad(IU, "a contact of another customer", 422, "validation_failed", [("contact_ids.0", "invalid_contact")],
+            body=None, merge=lambda e: {"contact_ids": [e.foreign_contact_id]}),
+        Bad(IU, "PATCH an interaction id beyond 64 bits", (404, 422), url=f"/api/v1/interactions/{BIG}"),
+        # ---- tasks
+        Bad(TC, "no title or due date", 422, "validation_failed", {"title": "required", "due_at": "required"}, body={}),
+        Bad(TC, "assignee of another workspace", 422, "validation_failed", [("assignee_id", "invalid_user")],
+            merge=lambda e: {"assignee_id": e.w2.users["sales"].id}),
+        Bad(TC, "assignee who cannot see the customer", 422, "validation_failed",
+            [("assignee_id", "assignee_cannot_see")],
+            merge=lambda e: {"assignee_id": e.w.users["teammate"].id, "customer_id": e.customer_id}),
+        Bad(TC, "a customer the caller cannot see", 404, "not_found", [("customer_id", "not_found")],
+            merge=lambda e: {"customer_id": e.hidden_customer_id}),
+        Bad(TC, "unknown priority, status and repeat", 422, "validation_failed",
+            {"priority": "invalid_option", "status": "invalid_option", "repeat": "invalid_option"},
+            merge={"priority": "asap", "status": "maybe", "repeat": "yearly"}),
+        Bad(TC, "reminder more than a week ahead", 422, "validation_failed", {"remind_before_minutes": None},
+            merge={"remind_before_minutes": 10081}),
+        Bad(TC, "related type without id", 422, "validation_failed", [("related_id", "required")],
+            merge={"related_type": "opportunity"}),
+        Bad(TC, "bad related type", 422, "validation_failed", {"related_type": "invalid_value"},
+            merge={"related_type": "Bad Type", "related_id": 5}),
+        Bad(TC, "team_id and remind_at", 422, "read_only_field",
+            [("remind_at", "read_only_field"), ("team_id", "read_only_field")], merge={"team_id": 1, "remind_at": soon}),
+        Bad(TC, "assignee beyond 64 bits", 422, "validation_failed", {"assignee_id": None}, merge={"assignee_id": BIG}),
+        Bad(TC, "Idempotency-Key replayed with another body", 422, "idempotency_key_reused",
+            prepare=_replayed("/api/v1/tasks", lambda e: {"title": "别的", "due_at": soon})),
+        Bad(TU, "stale If-Match", 412, "precondition_failed", headers={"If-Match": '"2"'}),
+        Bad(TU, "no If-Match", 428, "precondition_required", headers={"If-Match": None}),  # type: ignore[dict-item]
+        Bad(TU, "null title and due date", 422, "validation_failed", {"title": "required", "due_at": "required"},
+            body={"title": None, "due_at": None}),
+        Bad(TU, "completed_at", 422, "read_only_field", {"completed_at": "read_only_field"}, body={"completed_at": soon}),
+        # ---- notes
+        Bad(NC, "blank body", 422, "validation_failed", {"body": "too_short"}, body={"body": "   "}),
+        Bad(NC, "mention of another workspace", 422, "validation_failed", [("mentions.0", "invalid_user")],
+            merge=lambda e: {"mentions": [e.w2.users["sales"].id]}),
+        Bad(NC, "mention token of a stranger", 422, "validation_failed", [("body", "invalid_user")],
+            merge={"body": "@[谁](user:987654321) 看看"}),
+        Bad(NC, "mention of someone who cannot see the customer", 422, "validation_failed",
+            [("mentions.0", "mention_cannot_see")], merge=lambda e: {"mentions": [e.w.users["other_team"].id]}),
+        Bad(NC, "mention beyond 64 bits", 422, "validation_failed", {"mentions.0": None}, merge={"mentions": [BIG]}),
+        Bad(NC, "customer id beyond 64 bits", (404, 422), url=f"/api/v1/customers/{BIG}/notes"),
+        Bad(NC, "a customer the caller cannot see", 404, "not_found", url="/api/v1/customers/987654321/notes"),
+        Bad(NU, "stale If-Match", 412, "precondition_failed", headers={"If-Match": '"2"'}),
+        Bad(NU, "no If-Match", 428, "precondition_required", headers={"If-Match": None}),  # type: ignore[dict-item]
+        Bad(NU, "customer_id", 422, "read_only_field", {"customer_id": "read_only_field"}, body={"customer_id": 1}),
+        # ---- interaction channels
+        Bad("ichannel.create", "a built-in label", 422, "validation_failed", [("label", "duplicate")],
+            merge={"label": "电话"}),
+        Bad("ichannel.create", "a built-in key", 422, "validation_failed", [("key", "duplicate")],
+            merge={"key": "phone"}),
+        Bad("ichannel.create", "bad key", 422, "validation_failed", {"key": "invalid_value"}, merge={"key": "Bad Key"}),
+        Bad("ichannel.create", "by a sales rep", 403, "forbidden", who="sales"),
     ]
 
 
@@ -516,7 +670,7 @@ async def expired_session(env: Env, who: str) -> str:
 
 
 async def fill_url(env: Env, url: str) -> str:
-    if "{c}" not in url and "{ct}" not in url:
+    if not any(k in url for k in ("{c}", "{ct}", "{i}", "{t}", "{nt}")):
         return url
     c = await make_customer(env.db, env.w, "sales")
     async with env.db.session() as s:
@@ -524,6 +678,12 @@ async def fill_url(env: Env, url: str) -> str:
                      is_primary=True, version=1)
         s.add(ct)
         await s.flush()
+    if "{i}" in url:
+        url = url.replace("{i}", str((await make_interaction(env.db, env.w, c, "sales")).id))
+    if "{t}" in url:
+        url = url.replace("{t}", str((await make_task(env.db, env.w, "sales", customer=c)).id))
+    if "{nt}" in url:
+        url = url.replace("{nt}", str((await make_note(env.db, env.w, c, "sales")).id))
     return url.replace("{c}", str(c.id)).replace("{ct}", str(ct.id))
 
 
@@ -682,3 +842,38 @@ async def test_random_customer_bodies_never_give_a_server_error(env: Env, body: 
         assert await counts(env) == before
     else:
         assert r.status_code == 201
+
+
+times = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
+    lambda d: d.isoformat()) | text_ | json_values
+ACTIVITY_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "channel": st.sampled_from(["phone", "visit", "wechat", "nope"]) | json_values,
+    "direction": st.sampled_from(["inbound", "outbound", "up"]) | json_values,
+    "occurred_at": times, "next_step_at": times, "due_at": times,
+    "duration_minutes": st.integers(-5, 2000) | json_values,
+    "contact_ids": st.lists(st.integers(-MAX_ID, MAX_ID), max_size=3) | json_values,
+    "user_id": st.integers(-MAX_ID, MAX_ID) | json_values,
+    "assignee_id": st.integers(-MAX_ID, MAX_ID) | json_values,
+    "subject": text_ | json_values, "summary": text_, "outcome": text_, "next_step": text_, "title": text_,
+    "priority": st.sampled_from(["low", "urgent", "x"]) | json_values,
+    "repeat": st.sampled_from(["none", "daily", "monthly", "x"]) | json_values,
+    "remind_before_minutes": st.integers(-10, 20000) | json_values,
+    "related_type": text_ | json_values, "related_id": st.integers(-MAX_ID, MAX_ID) | json_values,
+    "follow_up": st.fixed_dictionaries({}, optional={"title": text_, "due_at": times,
+                                                     "assignee_id": st.integers(-MAX_ID, MAX_ID)}) | json_values,
+}
+
+
+@given(body=st.fixed_dictionaries({}, optional=ACTIVITY_FIELDS) | json_values,
+       route=st.sampled_from(["/api/v1/interactions", "/api/v1/tasks"]))
+@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+async def test_random_activity_bodies_never_give_a_server_error(env: Env, body: Any, route: str) -> None:
+    if isinstance(body, dict) and route.endswith("interactions"):
+        body = {"customer_id": env.customer_id, **body}
+    before = await counts(env)
+    r = await send(env, "sales", "POST", route, json_body=body)
+    assert r.status_code < 500, f"{r.status_code} for {body!r}: {r.text[:300]}"
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert await counts(env) == before

@@ -249,6 +249,12 @@ async def create_user(session: AsyncSession, workspace_id: int, data: dict[str, 
 async def update_user(session: AsyncSession, p: Principal | None, user: User, data: dict[str, Any]) -> User:
     fields = await validate_user_fields(session, user.workspace_id, data, user_id=user.id)
     before = {k: getattr(user, k) for k in fields if k != "password_hash"}
+    if "team_id" in fields and fields["team_id"] != user.team_id:
+        # open tasks follow their assignee to the new team, so the new manager sees them and the old one no longer
+        from guanxi.activities.models import Task
+
+        await session.execute(update(Task).where(Task.assignee_id == user.id, Task.status == "open")
+                              .values(team_id=fields["team_id"]).execution_options(synchronize_session=False))
     for k, v in fields.items():
         setattr(user, k, v)
     user.version += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from guanxi.kit.models import ID, Base, UTCDateTime, utcnow
@@ -44,10 +44,14 @@ class DomainEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ID)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the customer the event is about (its own id for customer events): the customer's timeline is one index walk
+    customer_id: Mapped[int | None] = mapped_column(ID)
 
     __table_args__ = (
         Index("ix_events_ws_record", "workspace_id", "record_type", "record_id", "id"),
         Index("ix_events_pending", "dispatched_at", "id"),
+        Index("ix_events_ws_customer", "workspace_id", "customer_id", "id",
+              sqlite_where=text("customer_id IS NOT NULL"), postgresql_where=text("customer_id IS NOT NULL")),
     )
 
 

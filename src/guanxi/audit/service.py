@@ -68,6 +68,13 @@ def record(
     )
 
 
+def past(action: str) -> str:
+    """create → created, reopen → reopened, cancel → cancelled: the tense of event kinds."""
+    if action == "cancel":
+        return "cancelled"
+    return action + ("d" if action.endswith("e") else "ed")
+
+
 def change(
     session: AsyncSession,
     p: Principal,
@@ -77,8 +84,13 @@ def change(
     label: str,
     changes: list[dict[str, Any]] | None = None,
     payload: dict[str, Any] | None = None,
-) -> None:
-    """One audit row and one domain event for a change made by `p`."""
+    *,
+    customer_id: int | None = None,
+) -> DomainEvent:
+    """One audit row and one domain event for a change made by `p`.
+
+    `customer_id` puts the event on that customer's timeline; a customer's own events carry its id.
+    """
     record(
         session,
         workspace_id=p.workspace_id,
@@ -91,16 +103,19 @@ def change(
         user_name=p.name,
         ip=p.ip,
     )
-    session.add(
-        DomainEvent(
-            workspace_id=p.workspace_id,
-            kind=f"{record_type}.{action}d",
-            record_type=record_type,
-            record_id=record_id,
-            actor_id=p.user_id,
-            payload=_plain({"label": label, "changes": changes or [], **(payload or {})}),
-        )
+    if customer_id is None and record_type == "customer":
+        customer_id = record_id
+    event = DomainEvent(
+        workspace_id=p.workspace_id,
+        kind=f"{record_type}.{past(action)}",
+        record_type=record_type,
+        record_id=record_id,
+        actor_id=p.user_id,
+        customer_id=customer_id,
+        payload=_plain({"label": label, "changes": changes or [], **(payload or {})}),
     )
+    session.add(event)
+    return event
 
 
 async def audit_page(session: AsyncSession, q: Any, limit: int | None, cursor: str | None) -> tuple[list[AuditEntry], str | None]:

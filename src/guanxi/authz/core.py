@@ -19,6 +19,8 @@ MODULE_ACTIONS: dict[str, tuple[str, ...]] = {
     "roles": ("view", "create", "edit", "delete"),
     "custom_fields": ("view", "create", "edit", "delete"),
     "audit": ("view", "export"),
+    "activities": ("view", "create", "edit", "delete", "export"),
+    "tasks": ("view", "create", "edit", "delete"),
 }
 MODULE_LABELS = {
     "customers": ("客户", "Customers"),
@@ -27,6 +29,8 @@ MODULE_LABELS = {
     "roles": ("角色与权限", "Roles"),
     "custom_fields": ("自定义字段", "Custom fields"),
     "audit": ("审计日志", "Audit log"),
+    "activities": ("沟通记录", "Activities"),
+    "tasks": ("待办", "Tasks"),
 }
 SCOPES = ("own", "team", "all")
 FIELD_RULES = ("hidden", "masked", "read")
@@ -36,36 +40,46 @@ RESTRICTABLE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _ALL = {m: list(a) for m, a in MODULE_ACTIONS.items()}
+_WORK = ["view", "create", "edit", "delete"]  # activities and tasks of a seller: the record scope does the rest
+# What the built-in roles may do in the modules added after the first release; migrations grant the same
+# rights to the built-in roles of existing workspaces (see migrations 0002).
+BUILTIN_GRANTS: dict[str, dict[str, list[str]]] = {
+    "manager": {"activities": list(MODULE_ACTIONS["activities"]), "tasks": list(MODULE_ACTIONS["tasks"])},
+    "sales": {"activities": list(_WORK), "tasks": list(_WORK)},
+    "service": {"activities": ["view", "create", "edit"], "tasks": ["view", "create", "edit"]},
+    "marketing": {"activities": ["view"], "tasks": ["view"]},
+    "readonly": {"activities": ["view"], "tasks": ["view"]},
+}
 BUILTIN_ROLES: dict[str, dict[str, Any]] = {
     "admin": {"name": ("管理员", "Admin"), "scope": "all", "permissions": _ALL, "field_rules": {}},
     "manager": {
         "name": ("销售经理", "Manager"),
         "scope": "team",
-        "permissions": {"customers": list(ACTIONS)},
+        "permissions": {"customers": list(ACTIONS), **BUILTIN_GRANTS["manager"]},
         "field_rules": {},
     },
     "sales": {
         "name": ("销售", "Sales rep"),
         "scope": "own",
-        "permissions": {"customers": ["view", "create", "edit", "delete", "import"]},
+        "permissions": {"customers": ["view", "create", "edit", "delete", "import"], **BUILTIN_GRANTS["sales"]},
         "field_rules": {},
     },
     "service": {
         "name": ("客服", "Service agent"),
         "scope": "all",
-        "permissions": {"customers": ["view", "edit"]},
+        "permissions": {"customers": ["view", "edit"], **BUILTIN_GRANTS["service"]},
         "field_rules": {"customers": {"grade": "read", "stage": "read", "source": "read"}},
     },
     "marketing": {
         "name": ("市场", "Marketer"),
         "scope": "all",
-        "permissions": {"customers": ["view", "export"]},
+        "permissions": {"customers": ["view", "export"], **BUILTIN_GRANTS["marketing"]},
         "field_rules": {"customers": {"phones": "masked", "notes": "hidden"}},
     },
     "readonly": {
         "name": ("只读", "Read-only"),
         "scope": "all",
-        "permissions": {"customers": ["view"]},
+        "permissions": {"customers": ["view"], **BUILTIN_GRANTS["readonly"]},
         "field_rules": {"customers": {"phones": "masked", "emails": "masked", "wechat": "masked", "notes": "hidden"}},
     },
 }
@@ -86,6 +100,8 @@ class Principal:
     ip: str | None = None
     api_scopes: tuple[str, ...] | None = None  # set when calling with an API key
     session_id: str | None = None
+    timezone: str = "Asia/Shanghai"  # the user's: "today" and "overdue" of their tasks
+    workspace_timezone: str = "Asia/Shanghai"  # the company's: "days since contact" is the same for everyone
 
     @property
     def is_admin(self) -> bool:

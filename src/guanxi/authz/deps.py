@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import bindparam, select, update
 
-from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User
+from guanxi.accounts.models import ApiKey, AuthSession, Role, Team, User, Workspace
 from guanxi.accounts.security import token_hash
 from guanxi.authz.core import Principal
 from guanxi.kit.deps import DbSession, client_ip
 from guanxi.kit.errors import Problem
 from guanxi.kit.i18n import current_language, pick_language
 from guanxi.kit.models import utcnow
+from guanxi.kit.timeutil import DEFAULT_TZ
 
 SESSION_COOKIE = "guanxi_session"
 CSRF_COOKIE = "guanxi_csrf"
@@ -23,11 +24,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Every request runs one of these: plain columns from a statement built once (no ORM objects to load).
 _WHO = (User.id.label("user_id"), User.workspace_id, User.name, User.active, User.team_id, User.language,
-        Role.key.label("role_key"), Role.scope, Role.permissions, Role.field_rules, Team.path)
+        User.timezone, Role.key.label("role_key"), Role.scope, Role.permissions, Role.field_rules, Team.path,
+        Workspace.settings.label("ws_settings"))
 _BY_SESSION = (
     select(AuthSession.id, AuthSession.revoked_at, AuthSession.expires_at, AuthSession.csrf_token, *_WHO)
     .join(User, User.id == AuthSession.user_id)
     .join(Role, Role.id == User.role_id)
+    .join(Workspace, Workspace.id == User.workspace_id)
     .outerjoin(Team, Team.id == User.team_id)
     .where(AuthSession.id == bindparam("sid"))
 )
@@ -35,6 +38,7 @@ _BY_KEY = (
     select(ApiKey.id.label("key_id"), ApiKey.last_used_at, ApiKey.scopes.label("key_scopes"), *_WHO)
     .join(User, User.id == ApiKey.user_id)
     .join(Role, Role.id == User.role_id)
+    .join(Workspace, Workspace.id == User.workspace_id)
     .outerjoin(Team, Team.id == User.team_id)
     .where(ApiKey.key_hash == bindparam("hash"), ApiKey.revoked_at.is_(None))
 )
@@ -88,6 +92,8 @@ async def _principal(request: Request, session: DbSession, row: Any, *,
         ip=client_ip(request),
         api_scopes=api_scopes,
         session_id=session_id,
+        timezone=row.timezone or DEFAULT_TZ,
+        workspace_timezone=str((row.ws_settings or {}).get("timezone") or DEFAULT_TZ),
     )
 
 

@@ -39,6 +39,8 @@ class Customer(BusinessMixin, Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     custom: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # derived by the activities domain: the latest occurred_at of the customer's live interactions
+    last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_customers_ws_updated", "workspace_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
@@ -49,6 +51,8 @@ class Customer(BusinessMixin, Base):
         Index("ix_customers_ws_city", "workspace_id", "city", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_owner", "owner_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_team", "team_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        Index("ix_customers_ws_contacted", "workspace_id", "last_contacted_at", "id", sqlite_where=LIVE,
+              postgresql_where=LIVE),
         # the recycle bin only: a full index here would tempt planners to answer "deleted_at IS NULL" with it
         Index("ix_customers_ws_deleted", "workspace_id", "deleted_at", "id", sqlite_where=BINNED, postgresql_where=BINNED),
     )

@@ -41,6 +41,7 @@ from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
 from guanxi.kit.pagination import COUNT_CAP, after
 from guanxi.kit.schemas import ID_MAX, bad_text
+from guanxi.kit.timeutil import DEFAULT_TZ, day_start, local_today
 
 SEARCH_CAP = 300  # candidates ranked per search; names starting with the query always come first
 
@@ -147,6 +148,9 @@ STANDARD_FIELDS: dict[str, tuple[str, bool]] = {
     "created_at": ("datetime", True),
     "updated_at": ("datetime", True),
     "deleted_at": ("datetime", True),
+    # kept by the activities domain (see the last section of this file)
+    "last_contacted_at": ("datetime", True),
+    "idle_days": ("number", False),
 }
 CUSTOM_TYPES = {"text": "text", "number": "number", "money": "number", "date": "date", "select": "enum",
                 "multiselect": "tags", "boolean": "boolean", "user": "user"}
@@ -190,7 +194,7 @@ def resolve_field(kind: str, name: str, defs: dict[str, CustomFieldDef]) -> Fiel
             raise Problem(400, "invalid_filter", errors=[FieldError(name, "unknown_field")])
         return custom_ref(kind, d)
     spec = STANDARD_FIELDS.get(name)
-    if spec is None:
+    if spec is None or name == IDLE_FIELD:  # idle_days is no column: parse_filters builds it, nothing sorts on it
         raise Problem(400, "invalid_filter", errors=[FieldError(name, "unknown_field")])
     return FieldRef(name, spec[0], getattr(Customer, name), json_list="$" if spec[0] in ("tags", "list") else None,
                     nullable=bool(Customer.__table__.c[name].nullable))
@@ -292,13 +296,18 @@ def _list_empty(kind: str, ref: FieldRef) -> ColumnElement[bool]:
     return func.coalesce(func.json_array_length(base, ref.json_list), 0) == 0
 
 
-def parse_filters(kind: str, raw_filters: list[str], defs: dict[str, CustomFieldDef]) -> list[ColumnElement[bool]]:
+def parse_filters(
+    kind: str, raw_filters: list[str], defs: dict[str, CustomFieldDef], *, tz: str = DEFAULT_TZ
+) -> list[ColumnElement[bool]]:
     clauses = []
     for raw in raw_filters:
         name, sep, rest = raw.partition(":")
         op, _, value = rest.partition(":")
         if not sep or not op or not name or bad_text(raw):
             raise Problem(400, "invalid_filter", errors=[FieldError(name or "filter", "invalid_value")])
+        if name == IDLE_FIELD:
+            clauses.append(idle_clause(op, value, tz))
+            continue
         clauses.append(filter_clause(kind, resolve_field(kind, name, defs), op, value))
     return clauses
 
@@ -467,3 +476,56 @@ async def find_by_identities(
     if exclude_id:
         q = q.where(Customer.id != exclude_id)
     return [(c, k, v) for c, k, v in (await session.execute(q)).all()]
+
+
+# ------------------------------------------------------------------ contact recency (kept by the activities domain)
+
+IDLE_FIELD = "idle_days"
+IDLE_MAX_DAYS = 36_500
+
+
+def idle_clause(op: str, raw: str, tz: str, now: datetime | None = None) -> ColumnElement[bool]:
+    """`idle_days:gte:30`: no contact for at least 30 whole days in the workspace's time, or never contacted.
+
+    Whole days count like `days_since_contact` (calendar days in `tz`), so the filter and the number the list
+    shows always agree; the bounds are day starts, which keeps the condition a range on the contacted index.
+    """
+    col = Customer.last_contacted_at
+    if op == "empty":
+        return col.is_(None)
+    if op == "notempty":
+        return col.is_not(None)
+    today = local_today(tz, now)
+
+    def days(text_: str) -> int:
+        try:
+            n = int(text_)
+        except ValueError:
+            n = -1
+        if not 0 <= n <= IDLE_MAX_DAYS:
+            raise Problem(400, "invalid_filter", errors=[FieldError(IDLE_FIELD, "invalid_value")])
+        return n
+
+    def since(n: int) -> datetime:  # the start of the local day n days ago
+        return day_start(today - timedelta(days=n), tz)
+
+    def at_least(n: int) -> ColumnElement[bool]:
+        return or_(col.is_(None), col < since(n - 1))
+
+    def at_most(n: int) -> ColumnElement[bool]:
+        return col >= since(n)
+
+    if op == "gte":
+        return at_least(days(raw))
+    if op == "lte":
+        return at_most(days(raw))
+    if op == "eq":
+        n = days(raw)
+        return and_(at_most(n), col < since(n - 1))
+    if op == "between":
+        lo, sep, hi = raw.partition("..")
+        if not sep:
+            raise Problem(400, "invalid_filter", errors=[FieldError(IDLE_FIELD, "invalid_value")])
+        parts = ([at_least(days(lo))] if lo else []) + ([at_most(days(hi))] if hi else [])
+        return and_(*parts) if parts else true()
+    raise Problem(400, "invalid_filter", errors=[FieldError(IDLE_FIELD, "invalid_option", f"unknown operator {op}")])

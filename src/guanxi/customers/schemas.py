@@ -22,7 +22,8 @@ STAGES = ("potential", "first_purchase", "repeat", "loyal", "at_risk", "lost")
 GRADES = ("A", "B", "C", "D")
 BUILTIN_SOURCES = ("referral", "advertising", "prospecting", "service", "web", "event", "other")
 
-_DERIVED = frozenset({"team_id", "owner_name", "team_name", "contact_count", "duplicates"})
+_DERIVED = frozenset({"team_id", "owner_name", "team_name", "contact_count", "duplicates",
+                      "last_contacted_at", "days_since_contact"})
 
 
 class CustomerWrite(WriteModel):
@@ -99,6 +100,9 @@ class Customer(BaseModel):
     created_by: int | None
     deleted_at: datetime | None
     duplicates: list[DuplicateHit] | None = None
+    # kept by the activities domain: the latest live interaction, and whole days since it in the workspace's time
+    last_contacted_at: datetime | None = None
+    days_since_contact: int | None = None
 
 
 class CheckDuplicates(WriteModel):

@@ -24,6 +24,7 @@ from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normalize_phone
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
+from guanxi.kit.timeutil import days_since
 
 TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
 SOURCE_LABELS = {
@@ -242,12 +243,17 @@ async def duplicates_for(
 # ------------------------------------------------------------------ reads
 
 
-_OUT_FIELDS = tuple(f for f in s.Customer.model_fields if f != "duplicates")
+_OUT_FIELDS = tuple(f for f in s.Customer.model_fields if f not in ("duplicates", "days_since_contact"))
 
 
 def rows_out(p: Principal, rows: list[Any]) -> list[s.Customer]:
     """Read schemas from plain rows that carry `repo.EXTRAS`, with the role's field rules applied."""
-    return [s.Customer.model_validate(apply_field_rules(p, "customers", {f: r[f] for f in _OUT_FIELDS})) for r in rows]
+    out = []
+    for r in rows:
+        data = {f: r[f] for f in _OUT_FIELDS}
+        data["days_since_contact"] = days_since(data["last_contacted_at"], p.workspace_timezone)
+        out.append(s.Customer.model_validate(apply_field_rules(p, "customers", data)))
+    return out
 
 
 async def to_out(session: AsyncSession, p: Principal, objs: list[Customer]) -> list[s.Customer]:
@@ -284,7 +290,7 @@ async def list_customers(
     for f in filters:
         if not filterable(p, "customers", f.partition(":")[0]):
             raise Problem(400, "invalid_filter", errors=[FieldError(f.partition(":")[0], "forbidden")])
-    where += repo.parse_filters(kind, filters, defs)
+    where += repo.parse_filters(kind, filters, defs, tz=p.workspace_timezone)
     n = clamp_limit(limit)
     if q and bad_text(q):
         raise Problem(400, "invalid_filter", errors=[FieldError("q", "invalid_value")])
@@ -551,7 +557,8 @@ async def create_contact(session: AsyncSession, p: Principal, customer_id: int, 
     await session.flush()
     await _one_primary(session, contact)
     audit.change(session, p, "create", "contact", contact.id, f"{c.name} · {contact.name}",
-                 audit.diff({}, {k: v for k, v in out.items() if v not in (None, [])}), {"customer_id": c.id})
+                 audit.diff({}, {k: v for k, v in out.items() if v not in (None, [])}), {"customer_id": c.id},
+                 customer_id=c.id)
     return contact
 
 
@@ -571,7 +578,7 @@ async def update_contact(session: AsyncSession, p: Principal, contact_id: int, b
         contact.updated_at = utcnow()
         await _one_primary(session, contact)
         audit.change(session, p, "update", "contact", contact.id, f"{c.name} · {contact.name}", changes,
-                     {"customer_id": c.id})
+                     {"customer_id": c.id}, customer_id=c.id)
     return contact
 
 
@@ -580,7 +587,8 @@ async def delete_contact(session: AsyncSession, p: Principal, contact_id: int) -
     contact, c = await _contact_customer(session, p, contact_id)
     contact.deleted_at = utcnow()
     contact.version += 1
-    audit.change(session, p, "delete", "contact", contact.id, f"{c.name} · {contact.name}", None, {"customer_id": c.id})
+    audit.change(session, p, "delete", "contact", contact.id, f"{c.name} · {contact.name}", None, {"customer_id": c.id},
+                 customer_id=c.id)
 
 
 # ------------------------------------------------------------------ custom fields and channels
@@ -685,6 +693,7 @@ FIELD_LABELS = {
     "tags": ("标签", "Tags"), "owner_id": ("负责人", "Owner"), "team_id": ("所属团队", "Team"),
     "birthday": ("生日/成立日期", "Birthday / founded"), "notes": ("备注", "Notes"),
     "created_at": ("创建时间", "Created"), "updated_at": ("更新时间", "Updated"), "deleted_at": ("删除时间", "Deleted"),
+    "last_contacted_at": ("最近联系", "Last contacted"), "idle_days": ("未联系天数", "Days without contact"),
 }
 ENUM_LABELS = {
     "kind": {"company": ("企业客户", "Company"), "person": ("个人客户", "Person")},

@@ -47,6 +47,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "wrong_password": ("当前密码不正确", "The current password is wrong"),
     "in_use": ("仍在使用中，不能删除", "Still in use; cannot be deleted"),
     "not_editable": ("内置角色不能修改", "Built-in roles cannot be changed"),
+    # activities, tasks, notes, attachments
+    "builtin_readonly": ("内置项不能修改或删除", "Built-in entries cannot be changed or deleted"),
+    "in_future": ("时间不能晚于现在", "This time is in the future"),
+    "invalid_contact": ("不是该客户的联系人", "Not a contact of this customer"),
+    "assignee_cannot_see": ("该用户无权查看这个待办或它的客户", "This user may not see this task or its customer"),
+    "mention_cannot_see": ("被提及的同事无权查看该客户", "The colleague you mention may not see this customer"),
+    "attachment_too_large": ("文件超过大小限制", "The file is larger than allowed"),
+    "attachment_type_not_allowed": ("不支持该文件类型", "This file type is not allowed"),
+    "attachment_type_mismatch": ("文件内容与扩展名不符", "The file's content does not match its extension"),
+    "attachment_executable": ("不能上传可执行文件", "Executable files cannot be uploaded"),
+    "attachment_empty": ("文件是空的", "The file is empty"),
+    "too_many_attachments": ("附件数量已达上限", "This record has the most attachments allowed"),
 }
 
 

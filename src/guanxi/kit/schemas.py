@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from guanxi.kit.models import SYSTEM_FIELDS
@@ -13,6 +14,17 @@ from guanxi.kit.models import SYSTEM_FIELDS
 ID_MAX = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]  # any id a client sends: beyond 64 bits is a 422, not a driver crash
 PathId = Annotated[int, Path(ge=1, le=ID_MAX)]
+
+
+def _instant(value: datetime) -> datetime:
+    # a time without an offset is UTC, as the API contract says; far-off years would overflow date arithmetic
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("year must be between 1900 and 2200")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]  # a point in time a client sends, always aware UTC
 
 
 def bad_text(value: str) -> bool:

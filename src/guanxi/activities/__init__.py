@@ -1,0 +1,1 @@
+"""Communication records, tasks and notes: the work done with and for customers."""

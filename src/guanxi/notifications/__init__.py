@@ -1,0 +1,1 @@
+"""In-app notifications: mentions, assignments and reminders for one user."""

@@ -1,0 +1,1 @@
+"""The customer 360 timeline: every domain event about a customer, newest first."""
