@@ -51,10 +51,6 @@ MAX_ATTACHMENTS = 20
 WORK_ITEMS = 5  # items per bucket on "my work"
 
 
-def _en() -> bool:
-    return current_language.get() == "en"
-
-
 def _pick(pair: tuple[str, str | None], lang: str | None = None) -> str:
     zh, en = pair
     return (en or zh) if (lang or current_language.get()) == "en" else zh
@@ -536,10 +532,6 @@ def _derive(t: Task, tz: str, *, anchor: bool) -> None:
         t.repeat_day = local_day_of(t.due_at, tz)
 
 
-def _task_label(t: Task) -> str:
-    return t.title
-
-
 def _notify_assignee(session: AsyncSession, p: Principal, t: Task, q: Principal) -> None:
     title = t.title
     notify(session, p, [Recipient(q.user_id, q.language)], kind="task_assigned",
@@ -563,7 +555,7 @@ async def _insert_task(session: AsyncSession, p: Principal, plan: TaskPlan) -> T
         t.status = "cancelled"
     session.add(t)
     await session.flush()
-    audit.change(session, p, "create", "task", t.id, _task_label(t),
+    audit.change(session, p, "create", "task", t.id, t.title,
                  audit.diff({}, {k: v for k, v in _task_snapshot(t).items() if v not in (None, [])}),
                  customer_id=t.customer_id)
     if plan.assignee is not None:
@@ -697,7 +689,7 @@ async def _roll_over(session: AsyncSession, p: Principal, t: Task, tz: str) -> T
     _derive(nt, tz, anchor=False)
     session.add(nt)
     await session.flush()
-    audit.change(session, p, "create", "task", nt.id, _task_label(nt),
+    audit.change(session, p, "create", "task", nt.id, nt.title,
                  audit.diff({}, {k: v for k, v in _task_snapshot(nt).items() if v not in (None, [])}),
                  {"previous_id": t.id}, customer_id=nt.customer_id)
     return nt
@@ -750,7 +742,7 @@ async def update_task(session: AsyncSession, p: Principal, task_id: int, body: s
     await _bump(session, t, expected)
     await session.flush()
     action = "complete" if status == "done" and before["status"] != "done" else "update"
-    audit.change(session, p, action, "task", t.id, _task_label(t), changes, customer_id=t.customer_id)
+    audit.change(session, p, action, "task", t.id, t.title, changes, customer_id=t.customer_id)
     nxt = await _roll_over(session, p, t, tz) if action == "complete" else None
     if plan.assignee is not None:
         _notify_assignee(session, p, t, plan.assignee)
@@ -769,7 +761,7 @@ async def complete_task(session: AsyncSession, p: Principal, task_id: int) -> tu
     _set_status(t, "done")
     await _bump(session, t, None)
     await session.flush()
-    audit.change(session, p, "complete", "task", t.id, _task_label(t), audit.diff(before, _task_snapshot(t)),
+    audit.change(session, p, "complete", "task", t.id, t.title, audit.diff(before, _task_snapshot(t)),
                  customer_id=t.customer_id)
     return t, await _roll_over(session, p, t, await _tz_of(session, t.assignee_id, p.timezone))
 
@@ -784,7 +776,7 @@ async def reopen_task(session: AsyncSession, p: Principal, task_id: int) -> Task
     before = _task_snapshot(t)
     _set_status(t, "open")
     await _bump(session, t, None)
-    audit.change(session, p, "reopen", "task", t.id, _task_label(t), audit.diff(before, _task_snapshot(t)),
+    audit.change(session, p, "reopen", "task", t.id, t.title, audit.diff(before, _task_snapshot(t)),
                  customer_id=t.customer_id)
     return t
 
@@ -796,7 +788,7 @@ async def delete_task(session: AsyncSession, p: Principal, task_id: int) -> None
         raise not_found()
     t.deleted_at = utcnow()
     t.version += 1
-    audit.change(session, p, "delete", "task", t.id, _task_label(t), customer_id=t.customer_id)
+    audit.change(session, p, "delete", "task", t.id, t.title, customer_id=t.customer_id)
 
 
 async def restore_task(session: AsyncSession, p: Principal, task_id: int) -> Task:
@@ -807,7 +799,7 @@ async def restore_task(session: AsyncSession, p: Principal, task_id: int) -> Tas
     t.deleted_at = None
     t.version += 1
     t.updated_at = utcnow()
-    audit.change(session, p, "restore", "task", t.id, _task_label(t), customer_id=t.customer_id)
+    audit.change(session, p, "restore", "task", t.id, t.title, customer_id=t.customer_id)
     return t
 
 

@@ -44,11 +44,6 @@ def task_assignee_scope(p: Principal) -> ColumnElement[bool]:
     return record_scope(p, Task.workspace_id, Task.assignee_id, Task.team_id)
 
 
-def task_in_scope(p: Principal, task: Task) -> bool:
-    """The assignee half of task_scope, for a task already loaded (the customer half is checked by query)."""
-    return task.workspace_id == p.workspace_id and owner_in_scope(p, task.assignee_id, task.team_id)
-
-
 async def principal_for(session: AsyncSession, workspace_id: int, user_id: int) -> Principal | None:
     """What another active user of the workspace may see: to check an assignee or a mentioned colleague."""
     row = (await session.execute(
