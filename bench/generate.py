@@ -1113,6 +1113,12 @@ def main() -> int:
 
     if args.if_missing:
         meta = existing_bench(t, args.workspace_slug)
+        if meta and meta.get("complete"):
+            # later migrations only add nullable columns and new tables: bring the data along instead of
+            # regenerating; a change that matters shows up in the column check below
+            from guanxi.migrate import upgrade
+
+            upgrade(t.async_url)
         same_schema = bool(meta) and meta.get("customer_cols") == list(check_columns(t, quiet=True)[0])
         if (
             meta
