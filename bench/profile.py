@@ -33,11 +33,11 @@ async def main_async(args: argparse.Namespace) -> int:
     raw = bench.Raw(kind, raw_url)
     await raw.open()
     picks = await bench.pick_values(raw, rng, args.requests * 2)
-    await raw.close()
     cap = bench.Capture(kind, async_url)
     await cap.client.login()
     deep = await bench.deep_cursors(cap.client, 20, 10) if args.scenario == "list_deep_filter_sort" else ["x"]
-    sc = bench.Scenarios(picks, deep, rng)
+    tl = await bench.timeline_customer(cap.client, raw, 1) if args.scenario == "timeline" else None
+    sc = bench.Scenarios(picks, deep, rng, tl)
     fn = getattr(sc, args.scenario)
     cap.rollback = args.scenario in ("create", "update")
     for i in range(5):  # warm-up
@@ -53,6 +53,7 @@ async def main_async(args: argparse.Namespace) -> int:
     if not args.no_profile:
         profiler.stop()
     await cap.close()
+    await raw.close()
     times.sort()
     print(
         f"{args.scenario} on {kind}: median {statistics.median(times):.1f} ms per request in-process, "

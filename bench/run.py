@@ -63,7 +63,13 @@ SCENARIOS: dict[str, tuple[float, str]] = {
     "get": (50, "GET /customers/{random existing id}"),
     "create": (80, "POST /customers — a new company with a phone, an e-mail, tags and custom fields"),
     "update": (80, "PATCH /customers/{id} with If-Match — stage and notes (ETag read beforehand, not timed)"),
+    "timeline": (
+        50,
+        "GET /customers/{id}/timeline?limit=50&cursor=… — random pages of a customer with 10,000 timeline entries",
+    ),
 }
+TIMELINE_ENTRIES = 10_000
+CHANNELS = ("phone", "visit", "wechat", "meeting", "email")
 STAGES = ("potential", "first_purchase", "repeat", "loyal", "at_risk", "lost")
 GENERIC = (
     "有限公司",
@@ -274,9 +280,11 @@ async def timed(coro: Awaitable[httpx.Response]) -> tuple[float, httpx.Response]
 class Scenarios:
     """The request of each scenario for request number i (deterministic given the picks)."""
 
-    def __init__(self, picks: dict[str, Any], deep_cursors: list[str], rng: random.Random) -> None:
+    def __init__(self, picks: dict[str, Any], deep_cursors: list[str], rng: random.Random,
+                 timeline: tuple[int, list[str | None]] | None = None) -> None:
         self.p = picks
         self.deep = deep_cursors
+        self.timeline_customer, self.timeline_cursors = timeline or (0, [None])
         self.rng = rng
         self.created: list[int] = []
         # ids for updates: each request gets its own customer so concurrent PATCHes never conflict
@@ -361,6 +369,63 @@ class Scenarios:
         c.mark()
         dt, r = await timed(c.http.patch(f"{API}/customers/{cid}", json=body, headers=headers))
         return dt, r.status_code, {}
+
+
+    async def timeline(self, c: Client, i: int) -> tuple[float, int, dict[str, Any]]:
+        cursor = self.timeline_cursors[(i * 7919) % len(self.timeline_cursors)]
+        params: dict[str, Any] = {"limit": 50} | ({"cursor": cursor} if cursor else {})
+        dt, r = await timed(c.http.get(f"{API}/customers/{self.timeline_customer}/timeline", params=params))
+        return dt, r.status_code, {}
+
+
+async def timeline_walk(c: Client, customer_id: int, limit: int = 50) -> tuple[list[str | None], int]:
+    """Every page's cursor of the customer's timeline (None = the first page), and the number of entries."""
+    cursors: list[str | None] = [None]
+    entries = 0
+    while True:
+        params: dict[str, Any] = {"limit": limit} | ({"cursor": cursors[-1]} if cursors[-1] else {})
+        r = await c.http.get(f"{API}/customers/{customer_id}/timeline", params=params)
+        r.raise_for_status()
+        entries += len(r.json()["items"])
+        nxt = r.json()["next_cursor"]
+        if nxt is None:
+            return cursors, entries
+        cursors.append(nxt)
+
+
+async def timeline_customer(c: Client, raw: Raw, concurrency: int) -> tuple[int, list[str | None]]:
+    """The bench workspace's first customer, given TIMELINE_ENTRIES timeline entries through the API once
+    (interactions, a field change every 10th) and kept in the database for later runs."""
+    rows = await raw.fetch("SELECT min(c.id) FROM customers c JOIN workspaces w ON w.id = c.workspace_id "
+                           "WHERE w.slug = 'bench' AND c.deleted_at IS NULL")
+    cid = int(rows[0][0])
+    missing = TIMELINE_ENTRIES - (await timeline_walk(c, cid, 200))[1]
+    if missing > 0:
+        print(f"  timeline: adding ~{missing:,} entries to customer {cid} through the API (once)", flush=True)
+        started = datetime(2024, 1, 1, tzinfo=UTC)
+        todo = iter(range(missing))
+
+        async def worker() -> None:
+            for n in todo:
+                if n % 10 == 9:
+                    got = await c.http.get(f"{API}/customers/{cid}")
+                    stage = STAGES[(STAGES.index(got.json()["stage"]) + 1) % len(STAGES)]
+                    await c.http.patch(f"{API}/customers/{cid}", json={"stage": stage},
+                                       headers=c.csrf() | {"If-Match": got.headers["etag"]})
+                    continue
+                at = started.timestamp() + n * 3600
+                body = {"customer_id": cid, "channel": CHANNELS[n % len(CHANNELS)], "direction": "outbound",
+                        "occurred_at": datetime.fromtimestamp(at, UTC).isoformat(), "duration_minutes": 15,
+                        "subject": f"第{n + 1}次跟进", "summary": "沟通了项目进度与报价，客户希望下周安排演示。",
+                        "outcome": "客户有意向", "next_step": "发送报价单"}
+                r = await c.http.post(f"{API}/interactions", json=body, headers=c.csrf())
+                if r.status_code >= 400 and r.status_code != 412:
+                    raise SystemExit(f"timeline setup: {r.status_code} {r.text[:200]}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    cursors, entries = await timeline_walk(c, cid)
+    print(f"  timeline: customer {cid} has {entries:,} entries ({len(cursors)} pages of 50)", flush=True)
+    return cid, cursors
 
 
 async def deep_cursors(c: Client, skip_pages: int, pages: int) -> list[str]:
@@ -739,7 +804,8 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.sql_only:  # no server needed: the in-process app walks the deep cursors too
         cap = Capture(kind, async_url)
         await cap.client.login()
-        sc = Scenarios(picks, await deep_cursors(cap.client, args.deep_skip, args.deep_pages), rng)
+        tl = await timeline_customer(cap.client, raw, 1) if "timeline" in wanted else None
+        sc = Scenarios(picks, await deep_cursors(cap.client, args.deep_skip, args.deep_pages), rng, tl)
         for name in wanted:
             results[name] = {"scenario": name}
             results[name].update(await measure_sql(raw, cap, sc, name, args.sql_samples, args.sql_repeat))
@@ -754,7 +820,8 @@ async def main_async(args: argparse.Namespace) -> int:
     c = Client(args.base_url, args.concurrency)
     await c.login()
     deep = await deep_cursors(c, args.deep_skip, args.deep_pages)
-    sc = Scenarios(picks, deep, rng)
+    tl = await timeline_customer(c, raw, args.concurrency) if "timeline" in wanted else None
+    sc = Scenarios(picks, deep, rng, tl)
     load = os.getloadavg()[0]
     for name in wanted:
         cpu0: list[Any] = []
