@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -18,8 +20,10 @@ from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
+from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response
+from guanxi.kit.jobs import GuanxiConsumer, JobQueue
 from guanxi.notifications.endpoints import router as notifications_router
 from guanxi.timeline.endpoints import router as timeline_router
 
@@ -98,15 +102,31 @@ SECURITY_HEADERS = {
 }
 
 
+def _start_consumer(jobs: JobQueue) -> GuanxiConsumer:
+    consumer = jobs.consumer(embedded=True)
+    consumer.start_embedded()
+    return consumer
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    jobs = JobQueue(settings, database_url=database.url if database is not None else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "db"):
             app.state.db = Database(settings.resolved_database_url())
-        yield
-        await app.state.db.dispose()
+            jobs.attach(app.state.db)
+        consumer: GuanxiConsumer | None = None
+        if settings.jobs_in_process:  # `guanxi worker` runs it instead when this is off
+            consumer = await asyncio.to_thread(_start_consumer, jobs)
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                await asyncio.to_thread(consumer.stop_embedded)
+            jobs.close()
+            await app.state.db.dispose()
 
     app = FastAPI(
         title="Guanxi CRM API",
@@ -119,8 +139,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.jobs = jobs
     if database is not None:
         app.state.db = database
+        jobs.attach(database)
     errors.install(app)
 
     app.add_middleware(SecurityHeaders)
@@ -128,18 +150,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                        upload_limit=settings.attachment_max_bytes + MULTIPART_SLACK)
 
     @app.get("/api/health", tags=["health"])
-    async def health(request: Request) -> dict[str, str]:
+    async def health(request: Request) -> dict[str, Any]:
         from sqlalchemy import text
 
         async with request.app.state.db.session() as session:
             await session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": request.app.state.db.kind, "version": __version__}
+        return {"status": "ok", "database": request.app.state.db.kind, "version": __version__,
+                "jobs": {"backend": settings.jobs_backend, "in_process": settings.jobs_in_process}}
 
     app.include_router(accounts_router)
     app.include_router(customers_router)
     app.include_router(activities_router)
     app.include_router(timeline_router)
     app.include_router(notifications_router)
+    app.include_router(jobs_router)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(rest: str) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The `guanxi` command: serve, db upgrade, demo, workspace create, user create, openapi."""
+"""The `guanxi` command: serve, worker, db upgrade, demo, workspace create, user create, openapi."""
 
 from __future__ import annotations
 
@@ -65,6 +65,58 @@ def serve(
         os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "guanxi.asgi:app", *args])
     uvicorn.run("guanxi.asgi:app", host=h, port=p, workers=w, log_level=s.log_level, proxy_headers=False,
                 access_log=s.log_level == "debug")
+
+
+@app.command()
+def worker(
+    workers: int | None = typer.Option(None, "--workers", min=1, max=64,
+                                       help="worker threads; defaults to GUANXI_JOBS_WORKERS"),
+) -> None:
+    """Run the background jobs (reminders, emails) as a process of their own; Ctrl-C stops it cleanly.
+
+    Set GUANXI_JOBS_IN_PROCESS=false for the servers when workers run, so that the servers only serve.
+    """
+    import logging
+    from urllib.parse import urlsplit
+
+    from rich.logging import RichHandler
+
+    from guanxi.kit.jobs import JobQueue
+    from guanxi.migrate import current
+
+    s = settings_or_exit()
+    if current(s.resolved_database_url()) is None:
+        err.print("[yellow]The database has no schema yet; run `guanxi db upgrade` first.[/yellow]")
+        raise typer.Exit(2)
+    logging.basicConfig(level=s.log_level.upper(), format="%(message)s", datefmt="[%X]", force=True,
+                        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)])
+    if s.log_level != "debug":
+        logging.getLogger("huey").setLevel(logging.WARNING)  # one line per message is noise; ours say what happened
+    queue = JobQueue(s)
+    n = workers or s.jobs_workers
+    try:
+        consumer = queue.consumer(n)
+        periodic = queue.periodic_jobs()
+    except Exception as exc:  # noqa: BLE001 - e.g. Redis is not reachable
+        err.print(f"[red]The {s.jobs_backend} job queue is not available: {type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    if s.jobs_backend == "redis":
+        u = urlsplit(s.redis_url)
+        where = f"Redis {u.hostname or u.path}{f':{u.port}' if u.port else ''}"
+    else:
+        where = str(s.jobs_db_path.resolve())
+    console.print(f"Guanxi worker: [bold]{n}[/bold] thread(s) on the {s.jobs_backend} queue "
+                  f"[bold]{queue.name}[/bold] ({where})")
+    for spec in periodic:
+        assert spec.every is not None
+        console.print(f"  every {spec.every(s):g} s: {spec.name}")
+    if s.jobs_in_process:
+        console.print("[yellow]GUANXI_JOBS_IN_PROCESS is true, so servers run jobs too; that is safe, but set it to "
+                      "false where workers run.[/yellow]")
+    console.print("Press Ctrl-C to stop (running jobs finish first).")
+    consumer.run()
+    queue.close()
+    console.print("Worker stopped.")
 
 
 @db_app.command("upgrade")

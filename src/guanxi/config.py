@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,29 @@ class Settings(BaseSettings):
     attachment_max_mb: float = Field(default=20.0, gt=0, le=1024, description="largest attachment file")
     secure_cookies: bool = False
     workers: int = Field(default=1, ge=1, le=64)
+    public_url: str = Field(default="", description="the address people open Guanxi at; links in emails")
+
+    # background jobs (Huey): an embedded SQLite queue beside the database, or Redis for many machines
+    jobs_backend: Literal["sqlite", "redis"] = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jobs_queue: str = Field(default="guanxi", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="queue name")
+    jobs_in_process: bool = Field(default=True, description="`guanxi serve` runs the job consumer itself")
+    jobs_workers: int = Field(default=2, ge=1, le=64, description="worker threads of a consumer")
+    jobs_max_attempts: int = Field(default=8, ge=1, le=100)
+    jobs_retry_seconds: float = Field(default=30.0, gt=0, le=86400, description="first retry delay; doubles")
+    jobs_lease_seconds: float = Field(default=300.0, gt=0, le=86400,
+                                      description="a job claimed this long ago by a process that died runs again")
+    reminder_interval_seconds: float = Field(default=20.0, ge=1, le=3600)
+
+    # outgoing mail; email notifications are off while smtp_host is empty
+    smtp_host: str = ""
+    smtp_port: int = Field(default=0, ge=0, le=65535, description="0: 465 with SSL, 587 with STARTTLS, else 25")
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -41,6 +64,33 @@ class Settings(BaseSettings):
         if v and not (v.startswith("sqlite") or v.startswith("postgresql")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_resolved(self) -> int:
+        return self.smtp_port or (465 if self.smtp_ssl else 587 if self.smtp_starttls else 25)
+
+    @property
+    def mail_from(self) -> str:
+        return self.smtp_from or self.smtp_user or f"guanxi@{self.smtp_host or 'localhost'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def jobs_db_path(self) -> Path:
+        return self.data_dir / "jobs.db"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

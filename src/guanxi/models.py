@@ -5,6 +5,7 @@ from guanxi.activities.models import Attachment, Interaction, InteractionChannel
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.kit.models import Base
+from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "IdempotencyRecord",
     "Interaction",
     "InteractionChannel",
+    "JobOutbox",
     "LoginThrottle",
     "Note",
     "Notification",

@@ -615,6 +615,7 @@ SIMPLE = """
     GET    /api/v1/timeline/kinds         200    200      200    200      200        200
     GET    /api/v1/notifications/unread-count  200  200   200    200      200        200
     POST   /api/v1/notifications/read-all      200  200   200    200      200        200
+    GET    /api/v1/jobs/status            200    403      403    403      403        403
 """
 
 # cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
@@ -1078,6 +1079,8 @@ HANDLERS["GET /api/v1/teams"] = _plain_read(
 HANDLERS["GET /api/v1/roles"] = _plain_read("/api/v1/roles")
 HANDLERS["GET /api/v1/permissions/catalog"] = _plain_read("/api/v1/permissions/catalog")
 HANDLERS["GET /api/v1/audit"] = _plain_read("/api/v1/audit")
+HANDLERS["GET /api/v1/jobs/status"] = _plain_read(
+    "/api/v1/jobs/status", lambda e, r, b: b["backend"] == "sqlite" and b["available"] is True)
 HANDLERS["GET /api/v1/custom-fields"] = _plain_read("/api/v1/custom-fields")
 HANDLERS["GET /api/v1/source-channels"] = _plain_read("/api/v1/source-channels")
 HANDLERS["GET /api/v1/me"] = _plain_read("/api/v1/me", _is_me)

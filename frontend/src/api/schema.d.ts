@@ -496,6 +496,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Jobs Status
+         * @description Background jobs: queue backlog, when the periodic jobs last ran, this workspace's outbox and failed emails.
+         */
+        get: operations["jobs_status_api_v1_jobs_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1378,6 +1398,33 @@ export interface components {
              */
             visible: boolean;
         };
+        /** FailedJob */
+        FailedJob: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Job */
+            job: string;
+            /** Last Error */
+            last_error: string | null;
+            /** Recipient Id */
+            recipient_id: number | null;
+            /** Recipient Name */
+            recipient_name: string | null;
+            /** Subject */
+            subject: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** FieldMeta */
         FieldMeta: {
             /** Filterable */
@@ -1616,6 +1663,31 @@ export interface components {
             /** User Id */
             user_id?: number | null;
         };
+        /** JobsStatus */
+        JobsStatus: {
+            /** Available */
+            available: boolean;
+            /**
+             * Backend
+             * @enum {string}
+             */
+            backend: "sqlite" | "redis";
+            /** Failed */
+            failed: components["schemas"]["FailedJob"][];
+            /** In Process */
+            in_process: boolean;
+            outbox: components["schemas"]["OutboxCounts"];
+            /** Periodic */
+            periodic: components["schemas"]["PeriodicJob"][];
+            /** Queue */
+            queue: string;
+            /** Queued */
+            queued: number | null;
+            /** Reminders Due */
+            reminders_due: number;
+            /** Scheduled */
+            scheduled: number | null;
+        };
         /** LoginIn */
         LoginIn: {
             /** Login */
@@ -1773,6 +1845,24 @@ export interface components {
             /** Value */
             value: string;
         };
+        /** OutboxCounts */
+        OutboxCounts: {
+            /**
+             * Failed
+             * @default 0
+             */
+            failed: number;
+            /**
+             * Pending
+             * @default 0
+             */
+            pending: number;
+            /**
+             * Running
+             * @default 0
+             */
+            running: number;
+        };
         /** Page[Customer] */
         Page_Customer_: {
             /** Items */
@@ -1863,6 +1953,23 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PeriodicJob */
+        PeriodicJob: {
+            /** Every Seconds */
+            every_seconds: number;
+            /** Last Error */
+            last_error?: string | null;
+            /** Last Finished At */
+            last_finished_at?: string | null;
+            /** Last Result */
+            last_result?: {
+                [key: string]: unknown;
+            } | null;
+            /** Last Started At */
+            last_started_at?: string | null;
+            /** Name */
+            name: string;
         };
         /**
          * ProblemDetail
@@ -2325,7 +2432,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: string;
+                        [key: string]: unknown;
                     };
                 };
             };
@@ -5465,6 +5572,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Interaction"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    jobs_status_api_v1_jobs_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobsStatus"];
                 };
             };
             /** @description Unreadable body, bad filter, sort or cursor */

@@ -1,7 +1,8 @@
 """Business rules of notifications. Never commits.
 
 Other domains call `notify` in their own transaction: a rolled-back change notifies nobody. The title is
-written in each recipient's language when the notification is made.
+written in each recipient's language when the notification is made. When SMTP is configured, each notification
+also gets an email copy through the job outbox, in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from guanxi.kit.schemas import ID_MAX
 from guanxi.notifications import repository as repo
 from guanxi.notifications import schemas as s
 from guanxi.notifications.models import Notification
+from guanxi.notifications.tasks import email_copies
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ def notify(
                          actor_id=p.user_id, created_at=utcnow())
         session.add(n)
         out.append(n)
+    email_copies(session, out)
     return out
 
 

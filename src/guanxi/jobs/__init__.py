@@ -1,0 +1,1 @@
+"""The background job queue as an admin sees it: queue state, periodic runs, the workspace's outbox."""
