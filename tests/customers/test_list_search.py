@@ -151,3 +151,23 @@ async def test_later_pages_carry_the_first_pages_total(client, db):
         tampered = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         r = await call(client, w, "sales", "GET", f"/api/v1/customers?limit=3&cursor={tampered}")
         assert r.status_code == 400 and r.json()["code"] == "invalid_cursor", (total, capped)
+
+
+async def test_custom_field_labels_in_english(client, db):
+    w = await make_world(db)
+    r = await call(client, w, "admin", "POST", "/api/v1/custom-fields", json={
+        "key": "intent", "label": "意向度", "label_en": "Intent", "type": "select",
+        "options": [{"value": "high", "label": "高", "label_en": "High"}, {"value": "low", "label": "低"}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["label_en"] == "Intent"
+    too_long = await call(client, w, "admin", "PATCH", f"/api/v1/custom-fields/{r.json()['id']}", json={"label_en": "x" * 101})
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "label_en"
+    zh = (await call(client, w, "sales", "GET", "/api/v1/customers/meta")).json()["custom_fields"][0]
+    assert zh["label"] == "意向度" and [o["label"] for o in zh["options"]] == ["高", "低"]
+    assert (await call(client, w, "sales", "PATCH", "/api/v1/me", json={"language": "en"})).status_code == 200
+    en = (await call(client, w, "sales", "GET", "/api/v1/customers/meta")).json()["custom_fields"][0]
+    assert en["label"] == "Intent" and [o["label"] for o in en["options"]] == ["High", "低"]  # falls back per option
+    cleared = await call(client, w, "admin", "PATCH", f"/api/v1/custom-fields/{r.json()['id']}", json={"label_en": ""})
+    assert cleared.status_code == 200 and cleared.json()["label_en"] is None
+    en = (await call(client, w, "sales", "GET", "/api/v1/customers/meta")).json()["custom_fields"][0]
+    assert en["label"] == "意向度"

@@ -1146,6 +1146,8 @@ export interface components {
             key: string;
             /** Label */
             label: string;
+            /** Label En */
+            label_en?: string | null;
             /** Options */
             options?: components["schemas"]["Option"][] | null;
             /** Position */
@@ -1168,6 +1170,8 @@ export interface components {
             key: string;
             /** Label */
             label: string;
+            /** Label En */
+            label_en?: string | null;
             /** Options */
             options: components["schemas"]["Option"][];
             /** Position */
@@ -1185,6 +1189,8 @@ export interface components {
             key?: string | null;
             /** Label */
             label?: string | null;
+            /** Label En */
+            label_en?: string | null;
             /** Options */
             options?: components["schemas"]["Option"][] | null;
             /** Position */
@@ -1842,6 +1848,8 @@ export interface components {
         Option: {
             /** Label */
             label: string;
+            /** Label En */
+            label_en?: string | null;
             /** Value */
             value: string;
         };

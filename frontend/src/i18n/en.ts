@@ -382,6 +382,8 @@ const en: MessageSchema = {
     addOption: 'Add option',
     optionValue: 'Value',
     optionLabel: 'Label',
+    optionLabelEn: 'English label',
+    labelEn: 'English label (shown in the English UI)',
     required: 'Required',
     position: 'Position',
     deleteConfirm: 'Delete field “{name}”? Its values on customers will no longer be shown.',

@@ -381,6 +381,8 @@ const zhCN = {
     addOption: '添加选项',
     optionValue: '值',
     optionLabel: '显示名称',
+    optionLabelEn: '英文名称',
+    labelEn: '英文名称（英文界面显示）',
     required: '必填',
     position: '排序',
     deleteConfirm: '删除字段「{name}」后，所有客户上的这个字段值将不再显示，确定吗？',

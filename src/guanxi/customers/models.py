@@ -93,6 +93,7 @@ class CustomFieldDef(Base):
     entity: Mapped[str] = mapped_column(String(20), default="customer")
     key: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str | None] = mapped_column(String(100))  # shown to English users when set
     type: Mapped[str] = mapped_column(String(12))
     options: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)

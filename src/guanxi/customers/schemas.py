@@ -150,12 +150,14 @@ class ContactList(BaseModel):
 class Option(BaseModel):
     value: str = Field(min_length=1, max_length=60)
     label: str = Field(min_length=1, max_length=100)
+    label_en: str | None = Field(default=None, max_length=100)  # for English users; `label` when empty
 
 
 class CustomFieldWrite(WriteModel):
     entity: Literal["customer"] | None = None
     key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
     label: str | None = Field(default=None, min_length=1, max_length=100)
+    label_en: str | None = Field(default=None, max_length=100)
     type: FieldType | None = None
     options: list[Option] | None = Field(default=None, max_length=200)
     required: bool | None = None
@@ -173,6 +175,7 @@ class CustomFieldDef(BaseModel):
     entity: str
     key: str
     label: str
+    label_en: str | None = None
     type: str
     options: list[Option]
     required: bool

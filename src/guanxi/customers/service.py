@@ -615,12 +615,15 @@ async def save_custom_field(session: AsyncSession, p: Principal, field_id: int |
             raise validation_error([FieldError("key", "read_only_field")])
         if "type" in data and data["type"] != d.type:
             raise validation_error([FieldError("type", "read_only_field")])
-    before = {"label": d.label, "options": d.options, "required": d.required, "position": d.position}
+    before = {"label": d.label, "label_en": d.label_en, "options": d.options, "required": d.required,
+              "position": d.position}
     for k in ("key", "label", "type", "required", "position"):
         if k in data and data[k] is not None:
             setattr(d, k, data[k])
+    if "label_en" in data:
+        d.label_en = (data["label_en"] or "").strip() or None
     if "options" in data:
-        opts = data["options"] or []
+        opts = [{k: v for k, v in o.items() if k != "label_en" or v} for o in data["options"] or []]
         values = [o["value"] for o in opts]
         if len(values) != len(set(values)):
             raise validation_error([FieldError("options", "duplicate")])
@@ -634,7 +637,8 @@ async def save_custom_field(session: AsyncSession, p: Principal, field_id: int |
     else:
         d.version += 1
         d.updated_at = utcnow()
-        after = {"label": d.label, "options": d.options, "required": d.required, "position": d.position}
+        after = {"label": d.label, "label_en": d.label_en, "options": d.options, "required": d.required,
+                 "position": d.position}
         audit.change(session, p, "update", "custom_field", d.id, d.label, audit.diff(before, after))
     return d
 
@@ -719,4 +723,9 @@ async def meta(session: AsyncSession, p: Principal) -> s.CustomerMeta:
         fields.append(s.FieldMeta(name=name, label=FIELD_LABELS[name][1 if en else 0], type=typ, sortable=sortable,
                                   filterable=True, options=options))
     defs = [s.CustomFieldDef.model_validate(d, from_attributes=True) for d in await repo.custom_defs(session, p.workspace_id)]
+    if en:  # the UI shows `label`: English users get the English one where the admin gave it
+        for d in defs:
+            d.label = d.label_en or d.label
+            for o in d.options:
+                o.label = o.label_en or o.label
     return s.CustomerMeta(fields=fields, custom_fields=defs)

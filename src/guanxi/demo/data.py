@@ -120,6 +120,8 @@ _PRODUCTS: Final[tuple[tuple[str, str], ...]] = (
     ("printer", "智能打印"),
     ("iot", "物联网平台"),
 )
+_PRODUCTS_EN: Final = {"smart_screen": "Smart meeting screen", "access": "Access control & attendance",
+                       "saas": "Collaboration SaaS", "printer": "Smart printing", "iot": "IoT platform"}
 # How the products read in notes: noun, unit, what "delivered" means.
 _PRODUCT_NOTE: Final = {
     "smart_screen": ("智能会议屏", "台", "安装验收"),
@@ -137,9 +139,9 @@ CUSTOM_FIELDS: list[CustomField] = [
         "label_en": "Intent",
         "type": "select",
         "options": [
-            {"value": "high", "label": "高"},
-            {"value": "medium", "label": "中"},
-            {"value": "low", "label": "低"},
+            {"value": "high", "label": "高", "label_en": "High"},
+            {"value": "medium", "label": "中", "label_en": "Medium"},
+            {"value": "low", "label": "低", "label_en": "Low"},
         ],
         "required": False,
     },
@@ -148,7 +150,7 @@ CUSTOM_FIELDS: list[CustomField] = [
         "label": "关注产品",
         "label_en": "Products of interest",
         "type": "multiselect",
-        "options": [{"value": value, "label": label} for value, label in _PRODUCTS],
+        "options": [{"value": value, "label": label, "label_en": _PRODUCTS_EN[value]} for value, label in _PRODUCTS],
         "required": False,
     },
     {

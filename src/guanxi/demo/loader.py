@@ -66,6 +66,7 @@ async def load_demo(db: Database, n_customers: int = 360, *, if_empty: bool = Fa
                 teams[t["key"]].manager_id = users[t["manager"]].id
         for i, f in enumerate(data.CUSTOM_FIELDS):
             session.add(CustomFieldDef(workspace_id=ws.id, entity="customer", key=f["key"], label=f["label"],
+                                       label_en=f.get("label_en"),
                                        type=f["type"], options=f.get("options", []), required=False, position=i))
         for ch in data.CUSTOM_SOURCES:
             session.add(SourceChannel(workspace_id=ws.id, key=ch["key"], label=ch["label"]))
