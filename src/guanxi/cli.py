@@ -95,6 +95,8 @@ def worker(
     queue = JobQueue(s)
     n = workers or s.jobs_workers
     try:
+        if s.jobs_backend == "redis":
+            queue.huey.storage.conn.ping()  # fail now with one line rather than log the same error every second
         consumer = queue.consumer(n)
         periodic = queue.periodic_jobs()
     except Exception as exc:  # noqa: BLE001 - e.g. Redis is not reachable

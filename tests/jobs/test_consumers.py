@@ -161,3 +161,15 @@ async def test_the_redis_backend(db, settings_for, inbox, redis_url):
         a.close()
         b.close()
     assert r.keys(f"*{s.jobs_queue}*") == []  # nothing of this run is left in Redis
+
+
+def test_worker_refuses_to_start_without_its_queue_or_schema(tmp_path):
+    from tests.test_cli import guanxi
+
+    r = guanxi(tmp_path, "worker")
+    assert r.returncode == 2 and "guanxi db upgrade" in r.stderr
+    assert guanxi(tmp_path, "db", "upgrade").returncode == 0
+    r = guanxi(tmp_path, "worker", env={"GUANXI_JOBS_BACKEND": "redis", "GUANXI_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert r.returncode == 1 and "The redis job queue is not available" in r.stderr
+    r = guanxi(tmp_path, "worker", env={"GUANXI_JOBS_BACKEND": "kafka"})
+    assert r.returncode == 2 and "GUANXI_JOBS_BACKEND" in r.stderr and len(r.stderr.strip().splitlines()) == 1
