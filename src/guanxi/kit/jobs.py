@@ -76,14 +76,9 @@ def periodic(name: str, every: Callable[[Settings], float]) -> Callable[[Callabl
 
 
 def writer_turn(db: Database) -> AbstractAsyncContextManager[Any]:
-    """Wait for this database's writer queue (SQLite has one writer); nothing to wait for on PostgreSQL."""
-    if db.kind != "sqlite":
-        return nullcontext()
-    queue = getattr(db, "writers", None)  # a queue shared with other processes, where the Database has one
-    if queue is not None:
-        return queue.hold()  # type: ignore[no-any-return]
-    lock = getattr(db, "write_lock", None)
-    return lock if lock is not None else nullcontext()
+    """Wait for this database's writer queue (SQLite has one writer; the queue's file lock also orders the
+    consumer's threads, which each have their own Database, against the server's requests)."""
+    return db.writers.hold() if db.kind == "sqlite" else nullcontext()
 
 
 @asynccontextmanager
