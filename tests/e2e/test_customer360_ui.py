@@ -184,6 +184,29 @@ def test_log_interaction_with_follow_up_task(page: Any, account: dict[str, Any])
     screenshot(page, "customer-timeline.png")
 
 
+def test_edit_an_interaction(page: Any, rep: Api, account: dict[str, Any]) -> None:
+    uniq = uuid.uuid4().hex[:4]
+    rep.post("/interactions", {"customer_id": account["id"], "channel": "email", "subject": f"报价邮件 {uniq}",
+                               "summary": "发送了三台会议屏的报价。", "outcome": "等待回复"})
+    login(page, SALES_EAST)
+    open_customer(page, account["id"])
+    logged = entries(page).filter(has_text=f"报价邮件 {uniq}")
+    logged.get_by_test_id("timeline-entry-menu").click()
+    page.locator("[data-testid=edit-interaction]:visible").click()
+    form = page.get_by_test_id("interaction-form")
+    expect(form.get_by_test_id("interaction-channel-email")).to_have_attribute("aria-checked", "true")
+    expect(form.get_by_test_id("interaction-summary")).to_have_value("发送了三台会议屏的报价。")
+    form.get_by_test_id("interaction-outcome").fill("客户已回复，要求九五折")
+    with page.expect_response(lambda r: "/api/v1/interactions/" in r.url and r.request.method == "PATCH") as saved:
+        form.get_by_test_id("interaction-save").click()
+    assert saved.value.ok, saved.value.text()
+    assert set(saved.value.request.post_data_json) == {"outcome"}  # only what changed is sent
+    form.wait_for(state="hidden")
+    edited = page.locator('[data-testid="timeline-entry"][data-kind="interaction"]').filter(has_text="修改了沟通记录")
+    expect(edited.first.get_by_test_id("timeline-change")).to_contain_text("等待回复")
+    expect(edited.first.get_by_test_id("timeline-change")).to_contain_text("客户已回复，要求九五折")
+
+
 def test_complete_tasks_from_my_work(page: Any, rep: Api, account: dict[str, Any]) -> None:
     uniq = uuid.uuid4().hex[:4]
     now = dt.datetime.now(dt.timezone.utc)

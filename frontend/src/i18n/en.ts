@@ -289,6 +289,10 @@ const en: MessageSchema = {
   },
   interaction: {
     title: 'Log interaction',
+    editTitle: 'Edit interaction',
+    edit: 'Edit interaction',
+    updated: 'Interaction updated',
+    staleMessage: 'Someone else changed this interaction while you were editing. Reloading gets the latest version (your changes are lost).',
     fields: {
       channel: 'Channel',
       direction: 'Started by',

@@ -288,6 +288,10 @@ const zhCN = {
   },
   interaction: {
     title: '记录沟通',
+    editTitle: '编辑沟通记录',
+    edit: '编辑沟通记录',
+    updated: '沟通记录已更新',
+    staleMessage: '在你编辑期间，这条沟通记录已被其他人修改。重新加载将获取最新内容（你的修改会丢失）。',
     fields: {
       channel: '沟通方式',
       direction: '发起方',

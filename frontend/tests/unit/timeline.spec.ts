@@ -105,7 +105,9 @@ beforeEach(() => {
     openTask: vi.fn(),
     completeTask: vi.fn(async () => undefined),
     deleteNote: vi.fn(async () => undefined),
+    editInteraction: vi.fn(),
     deleteInteraction: vi.fn(async () => undefined),
+    canEditInteraction: () => true,
     canDeleteInteraction: () => true,
     canEditTask: () => true,
   }

@@ -6,7 +6,9 @@ export interface TimelineActions {
   openTask: (task: Task) => void
   completeTask: (task: Task) => Promise<void>
   deleteNote: (note: Note) => Promise<void>
+  editInteraction: (interaction: Interaction) => void
   deleteInteraction: (interaction: Interaction) => Promise<void>
+  canEditInteraction: () => boolean
   canDeleteInteraction: () => boolean
   canEditTask: () => boolean
 }
