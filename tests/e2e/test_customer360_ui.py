@@ -184,6 +184,27 @@ def test_log_interaction_with_follow_up_task(page: Any, account: dict[str, Any])
     screenshot(page, "customer-timeline.png")
 
 
+def test_server_field_error_shows_next_to_the_time(page: Any, account: dict[str, Any]) -> None:
+    login(page, SALES_EAST)
+    open_customer(page, account["id"])
+    page.get_by_test_id("log-interaction").click()
+    form = page.get_by_test_id("interaction-form")
+    form.get_by_test_id("interaction-summary").fill("写错了时间的一条记录")
+    when = form.get_by_test_id("interaction-occurred-at").locator("input")
+    when.fill("2031-01-01 10:00")
+    when.press("Enter")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/interactions") and r.request.method == "POST") as resp:
+        form.get_by_test_id("interaction-save").click()
+    assert resp.value.status == 422
+    field = resp.value.json()["errors"][0]
+    assert field["field"] == "occurred_at", field
+    error = form.get_by_test_id("interaction-error-occurred_at")
+    expect(error).to_have_text(field["message"])
+    item = form.locator(".el-form-item", has=page.get_by_test_id("interaction-occurred-at"))
+    assert item.get_by_test_id("interaction-error-occurred_at").count() == 1  # under the field it belongs to
+    expect(form.get_by_test_id("interaction-summary")).to_have_value("写错了时间的一条记录")  # nothing lost
+
+
 def test_edit_an_interaction(page: Any, rep: Api, account: dict[str, Any]) -> None:
     uniq = uuid.uuid4().hex[:4]
     rep.post("/interactions", {"customer_id": account["id"], "channel": "email", "subject": f"报价邮件 {uniq}",
