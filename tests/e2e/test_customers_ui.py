@@ -215,6 +215,7 @@ def test_phone_width(browser: Any, server: str, admin_api: Api, request: pytest.
         rows(page).filter(has_text=rich["name"]).first.click()
         page.get_by_test_id("customer-title").wait_for()
         expect(page.get_by_test_id("customer-title")).to_have_text(rich["name"])
+        page.get_by_test_id("tab-details").click()  # the page opens on the 360 timeline
         page.get_by_test_id("info-name").wait_for()
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")

@@ -34,7 +34,32 @@ export type Contact = S['Contact']
 export type ContactCreate = S['ContactCreate']
 export type ContactUpdate = S['ContactWrite']
 
+export type InteractionChannel = S['InteractionChannel']
+export type InteractionChannelCreate = S['InteractionChannelCreate']
+export type InteractionChannelUpdate = S['InteractionChannelUpdate']
+export type Interaction = S['Interaction']
+export type InteractionCreate = S['InteractionCreate']
+export type InteractionCreated = S['InteractionCreated']
+export type InteractionUpdate = S['InteractionUpdate']
+export type FollowUp = S['FollowUp']
+export type Attachment = S['Attachment']
+export type Task = S['Task']
+export type TaskCreate = S['TaskCreate']
+export type TaskUpdate = S['TaskUpdate']
+export type TaskCompleted = S['TaskCompleted']
+export type MyWork = S['MyWork']
+export type WorkBucket = S['WorkBucket']
+export type Note = S['Note']
+export type NoteCreate = S['NoteCreate']
+export type Notification = S['Notification']
+export type UnreadCount = S['UnreadCount']
+export type TimelineEntry = S['TimelineEntry']
+export type TimelinePage = S['TimelinePage']
+export type TimelineKind = S['TimelineKind']
+
 export type CustomerListQuery = NonNullable<paths['/api/v1/customers']['get']['parameters']['query']>
+export type TaskListQuery = NonNullable<paths['/api/v1/tasks']['get']['parameters']['query']>
+export type TimelineQuery = NonNullable<paths['/api/v1/customers/{customer_id}/timeline']['get']['parameters']['query']>
 export type RoleScope = NonNullable<S['RoleWrite']['scope']>
 /** Record ids are integers. */
 export type Id = Customer['id']

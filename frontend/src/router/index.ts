@@ -18,6 +18,17 @@ const routes: RouteRecordRaw[] = [
       { path: '', redirect: { name: 'customers' } },
       { path: 'customers', name: 'customers', component: () => import('@/modules/customers/CustomerList.vue') },
       { path: 'customers/:id', name: 'customer', component: () => import('@/modules/customers/CustomerPage.vue'), props: true },
+      // Links the timeline and notifications hand out for records of a customer: its page, that entry highlighted.
+      {
+        path: 'customers/:id/:kind(interactions|notes)/:recordId',
+        redirect: (to) => ({
+          name: 'customer',
+          params: { id: to.params.id },
+          query: { focus: `${String(to.params.kind).replace(/s$/, '')}:${String(to.params.recordId)}` },
+        }),
+      },
+      { path: 'my-work', name: 'my-work', component: () => import('@/modules/tasks/MyWorkPage.vue') },
+      { path: 'tasks/:taskId', name: 'task', component: () => import('@/modules/tasks/MyWorkPage.vue'), props: true },
       { path: 'recycle-bin', name: 'recycle-bin', component: () => import('@/modules/customers/RecycleBin.vue') },
       { path: 'settings', redirect: { name: 'settings-users' }, meta: { admin: true } },
       { path: 'settings/users', name: 'settings-users', component: () => import('@/modules/settings/UsersPage.vue'), meta: { admin: true } },
@@ -25,6 +36,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'settings/roles', name: 'settings-roles', component: () => import('@/modules/settings/RolesPage.vue'), meta: { admin: true } },
       { path: 'settings/custom-fields', name: 'settings-custom-fields', component: () => import('@/modules/settings/CustomFieldsPage.vue'), meta: { admin: true } },
       { path: 'settings/source-channels', name: 'settings-source-channels', component: () => import('@/modules/settings/SourceChannelsPage.vue'), meta: { admin: true } },
+      { path: 'settings/interaction-channels', name: 'settings-interaction-channels', component: () => import('@/modules/settings/InteractionChannelsPage.vue'), meta: { admin: true } },
       { path: 'settings/audit', name: 'settings-audit', component: () => import('@/modules/settings/AuditPage.vue'), meta: { admin: true } },
       { path: 'api-keys', name: 'api-keys', component: () => import('@/modules/profile/ApiKeysPage.vue') },
       { path: 'profile', name: 'profile', component: () => import('@/modules/profile/ProfilePage.vue') },

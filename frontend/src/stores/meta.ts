@@ -1,7 +1,8 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api, unwrap } from '@/api/client'
-import type { CustomerMeta, CustomFieldDef, SourceChannel, Team, UserLookup } from '@/api/types'
+import type { CustomerMeta, CustomFieldDef, InteractionChannel, SourceChannel, Team, UserLookup } from '@/api/types'
+import { currentLanguage } from '@/i18n'
 
 /** Workspace metadata the customer screens need: field labels, custom fields, source channels. */
 export const useMetaStore = defineStore('meta', () => {
@@ -9,7 +10,33 @@ export const useMetaStore = defineStore('meta', () => {
   const sources = ref<SourceChannel[]>([])
   const teams = ref<Team[]>([])
   const users = ref<Record<number, UserLookup>>({})
+  const channels = ref<InteractionChannel[]>([])
   let loading: Promise<void> | null = null
+  let channelsLoading: Promise<InteractionChannel[]> | null = null
+  let channelsLoaded = false
+
+  /** Interaction channels (电话, 邮件, 面谈 … and the workspace's own), in their order. */
+  async function loadChannels(force = false): Promise<InteractionChannel[]> {
+    if (channelsLoaded && !force) return channels.value
+    if (channelsLoading && !force) return channelsLoading
+    channelsLoading = unwrap(api.GET('/api/v1/interaction-channels')).then((list) => {
+      channels.value = [...list].sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.position - b.position)
+      channelsLoaded = true
+      return channels.value
+    })
+    try {
+      return await channelsLoading
+    } finally {
+      channelsLoading = null
+    }
+  }
+
+  function channelLabel(key: string | null | undefined, fallback = ''): string {
+    if (!key) return fallback
+    const c = channels.value.find((x) => x.key === key)
+    if (!c) return fallback || key
+    return currentLanguage() === 'en' ? c.label_en || c.label : c.label
+  }
 
   async function load(force = false): Promise<void> {
     if (customerMeta.value && !force) return
@@ -75,7 +102,9 @@ export const useMetaStore = defineStore('meta', () => {
     sources.value = []
     teams.value = []
     users.value = {}
+    channels.value = []
+    channelsLoaded = false
   }
 
-  return { teams, teamName, customerMeta, sources, customFields, load, fieldLabel, sourceLabel, lookupUsers, rememberUsers, userName, users, reset }
+  return { channels, loadChannels, channelLabel, teams, teamName, customerMeta, sources, customFields, load, fieldLabel, sourceLabel, lookupUsers, rememberUsers, userName, users, reset }
 })

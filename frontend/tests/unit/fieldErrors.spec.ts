@@ -52,3 +52,19 @@ describe('field error mapping', () => {
     expect(mapFieldErrors([{ field: 'grade', code: 'invalid_choice', message: '' }]).fields).toEqual({ grade: 'invalid_choice' })
   })
 })
+
+describe('nested objects on a form (the follow-up task of an interaction)', () => {
+  it('keeps follow_up.title as its own control', () => {
+    expect(formKeyFor('follow_up.title', ['follow_up'])).toBe('follow_up.title')
+    expect(formKeyFor('follow_up.title')).toBe('follow_up')
+    const errors = [
+      { field: 'follow_up.due_at', code: 'required', message: '必填' },
+      { field: 'contact_ids.1', code: 'invalid_contact', message: '联系人无效' },
+      { field: 'customer_id', code: 'not_found', message: '找不到' },
+    ]
+    const mapped = mapFieldErrors(errors, ['follow_up.due_at', 'contact_ids'], ['follow_up'])
+    expect(mapped.fields).toEqual({ 'follow_up.due_at': '必填', contact_ids: '#2: 联系人无效' })
+    expect(mapped.other.map((e) => e.field)).toEqual(['customer_id'])
+    expect(testIdFor('follow_up.due_at', 'interaction-error')).toBe('interaction-error-follow_up-due_at')
+  })
+})

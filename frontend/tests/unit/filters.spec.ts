@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildFilterParams, buildListQuery, customFilter, emptyFilters, joinValues, nextSort, sortDirection, toQueryString } from '@/modules/customers/filters'
+import { buildFilterParams, buildListQuery, countActiveFilters, customFilter, emptyFilters, joinValues, nextSort, PRESETS, sortDirection, toQueryString } from '@/modules/customers/filters'
 
 describe('filter → query string', () => {
   it('builds nothing for empty filters', () => {
@@ -96,5 +96,37 @@ describe('sorting by column', () => {
     expect(sortDirection('-custom.budget', 'custom.budget')).toBe('descending')
     expect(sortDirection('name', 'name')).toBe('ascending')
     expect(sortDirection(null, 'name')).toBeNull()
+  })
+})
+
+describe('not contacted for N days', () => {
+  it('sends idle_days:gte:N', () => {
+    const f = emptyFilters()
+    f.idle_days = 45
+    expect(buildFilterParams(f)).toEqual(['idle_days:gte:45'])
+    expect(countActiveFilters(f)).toBe(1)
+    f.idle_days = null
+    expect(buildFilterParams(f)).toEqual([])
+  })
+
+  it('has a one-click preset for 30 days that toggles and keeps the other filters', () => {
+    const preset = PRESETS.find((p) => p.key === 'idle30')!
+    const f = emptyFilters()
+    f.grade = ['A']
+    const on = preset.apply(f)
+    expect(preset.active(on)).toBe(true)
+    expect(buildFilterParams(on)).toEqual(['grade:eq:A', 'idle_days:gte:30'])
+    expect(toQueryString(buildListQuery({ filters: on }))).toBe('filter=grade%3Aeq%3AA&filter=idle_days%3Agte%3A30')
+    const off = preset.apply(on)
+    expect(preset.active(off)).toBe(false)
+    expect(buildFilterParams(off)).toEqual(['grade:eq:A'])
+    expect(f.idle_days).toBeNull() // the state it came from is not changed
+  })
+
+  it('is not active when the builder asks for another number of days', () => {
+    const preset = PRESETS.find((p) => p.key === 'idle30')!
+    const f = { ...emptyFilters(), idle_days: 60 }
+    expect(preset.active(f)).toBe(false)
+    expect(preset.apply(f).idle_days).toBe(30)
   })
 })

@@ -23,11 +23,12 @@ export const STANDARD_COLUMNS = [
   'tags',
   'industry',
   'contact_count',
+  'last_contacted_at',
   'created_at',
   'updated_at',
 ] as const
 
-export const DEFAULT_COLUMNS = ['name', 'stage', 'grade', 'source', 'owner_name', 'city', 'phones', 'tags']
+export const DEFAULT_COLUMNS = ['name', 'stage', 'grade', 'source', 'owner_name', 'last_contacted_at', 'city', 'phones', 'tags']
 
 const WIDTHS: Record<string, number> = {
   name: 200,
@@ -43,6 +44,7 @@ const WIDTHS: Record<string, number> = {
   tags: 140,
   industry: 120,
   contact_count: 90,
+  last_contacted_at: 110,
   created_at: 150,
   updated_at: 150,
 }

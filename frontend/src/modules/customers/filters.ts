@@ -16,6 +16,8 @@ export interface CustomerFilters {
   tags: string
   /** Calendar days in the user's time zone, inclusive. */
   created: Range<string>
+  /** Not contacted for at least this many days (or never): `idle_days:gte:N`. */
+  idle_days: number | null
   custom: Record<string, CustomFilterValue>
 }
 
@@ -32,8 +34,32 @@ export function emptyFilters(): CustomerFilters {
     city: '',
     tags: '',
     created: [null, null],
+    idle_days: null,
     custom: {},
   }
+}
+
+/** One-click filters above the customer list. Each sets some fields of the filter state. */
+export interface FilterPreset {
+  key: string
+  apply: (f: CustomerFilters) => CustomerFilters
+  active: (f: CustomerFilters) => boolean
+}
+
+export const IDLE_PRESET_DAYS = 30
+
+export const PRESETS: FilterPreset[] = [
+  {
+    // 30天未联系: nobody talked to them for a month, or ever.
+    key: 'idle30',
+    apply: (f) => ({ ...f, idle_days: f.idle_days === IDLE_PRESET_DAYS ? null : IDLE_PRESET_DAYS }),
+    active: (f) => f.idle_days === IDLE_PRESET_DAYS,
+  },
+]
+
+function idleFilter(days: number | null | undefined): string[] {
+  if (days === null || days === undefined || !Number.isFinite(days) || days < 0) return []
+  return [`idle_days:gte:${Math.floor(days)}`]
 }
 
 /** The empty value of a custom filter, by field type. */
@@ -129,6 +155,7 @@ export function buildFilterParams(
     const [s, e] = dayRangeToUtc(start ?? end!, end ?? start!, tz)
     out.push(...rangeFilter('created_at', [start ? s : null, end ? e : null]))
   }
+  out.push(...idleFilter(f.idle_days))
   for (const def of defs) out.push(...customFilter(def, f.custom[def.key]))
   return out
 }
