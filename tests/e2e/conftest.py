@@ -56,10 +56,17 @@ def chromium_path() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser tests and run them last: Playwright's sync API keeps its event loop running in the
+    main thread until the session ends, and async tests after it could not start their own."""
     here = Path(__file__).parent
+    browser, other = [], []
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            browser.append(item)
+        else:
+            other.append(item)
+    items[:] = other + browser
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -87,6 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "GUANXI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/guanxi.db",
         "GUANXI_SECRET_KEY": "test",
         "GUANXI_PORT": str(port),
+        "GUANXI_REMINDER_INTERVAL_SECONDS": "1",  # reminders due now arrive within a second or two
     }
     env.pop("GUANXI_HOST", None)
 

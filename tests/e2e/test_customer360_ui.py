@@ -276,6 +276,31 @@ def test_complete_tasks_from_my_work(page: Any, rep: Api, account: dict[str, Any
     expect(done_entry.get_by_test_id("timeline-task-status")).to_have_text("已完成")
 
 
+def test_task_reminder_arrives_in_the_bell(page: Any, rep: Api, account: dict[str, Any]) -> None:
+    """A reminder is sent by the background job queue inside `guanxi serve` and shows in the bell."""
+    title = f"提醒：给{account['name']}回电 {uuid.uuid4().hex[:4]}"
+    login(page, SALES_EAST)
+    bell = page.get_by_test_id("notification-bell")
+    bell.wait_for()
+    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    task = rep.post("/tasks", {"title": title, "due_at": iso(due), "customer_id": account["id"],
+                               "remind_before_minutes": 5})  # remind_at is already past: due at the next sweep
+    assert task["remind_at"], task
+    badge = page.get_by_test_id("notification-badge").locator(".el-badge__content")
+    for _ in range(40):  # the bell refreshes on focus (and every 20 s by itself)
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.wait_for_timeout(500)
+        if badge.count() and badge.is_visible():
+            bell.click()
+            item = page.get_by_test_id("notification-item").filter(has_text=title)
+            if item.count():
+                break
+            page.keyboard.press("Escape")
+    item = page.get_by_test_id("notification-item").filter(has_text=title)
+    expect(item).to_have_count(1)
+    expect(item).to_have_attribute("data-kind", "reminder")
+
+
 def test_mention_notifies_the_colleague(page: Any, browser: Any, server: str, account: dict[str, Any],
                                         request: pytest.FixtureRequest) -> None:
     manager_api = Api(server, MANAGER_EAST)
