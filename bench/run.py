@@ -423,6 +423,9 @@ async def timeline_customer(c: Client, raw: Raw, concurrency: int) -> tuple[int,
                     raise SystemExit(f"timeline setup: {r.status_code} {r.text[:200]}")
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+    # fresh statistics for the tables just filled, as autovacuum / the migrations' ANALYZE give a running system
+    for table in ("interactions", "domain_events", "tasks", "customers"):
+        await raw.fetch(f"ANALYZE {table}")
     cursors, entries = await timeline_walk(c, cid)
     print(f"  timeline: customer {cid} has {entries:,} entries ({len(cursors)} pages of 50)", flush=True)
     return cid, cursors

@@ -216,6 +216,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_notifications_unread', ['user_id', 'id'], unique=False, sqlite_where=UNREAD, postgresql_where=UNREAD)
 
     _grant_builtin_roles(add=True)
+    _analyze_new_indexes()
+
+
+def _analyze_new_indexes() -> None:
+    """A database that was ANALYZEd before knows its old indexes' sizes and nothing of the new ones; SQLite then
+    takes a new index for a selective one (at 1,000,000 customers the first list page went from 2 ms to 500 ms,
+    walking ix_customers_ws_contacted and sorting). Give the new indexes statistics too: a full ANALYZE of the two
+    tables (~10 s at 1,000,000 customers; sampled statistics misjudged the stage index by 80x)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return  # PostgreSQL keeps per-column statistics; a new index on old columns is costed right away
+    if bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() is None:
+        return  # never analyzed: every index is costed by the same defaults
+    op.execute("PRAGMA analysis_limit = 0")
+    for table in ("customers", "domain_events"):
+        op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
