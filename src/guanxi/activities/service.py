@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import anyio
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.accounts.models import User
@@ -44,6 +44,7 @@ from guanxi.kit.pagination import clamp_limit
 from guanxi.kit.schemas import ID_MAX
 from guanxi.kit.timeutil import add_days_local, add_month_local, day_start, local_day_of, local_today
 from guanxi.kit.transactions import after_commit
+from guanxi.kit.versioning import bump_version
 from guanxi.notifications.service import Recipient, notify
 
 FUTURE_SLACK = timedelta(days=1)  # an interaction is something that happened; a day covers clocks and time zones
@@ -340,12 +341,7 @@ async def update_interaction(session: AsyncSession, p: Principal, interaction_id
     changes = audit.diff(before, _interaction_snapshot(i))
     if not changes:
         return i
-    res = await session.execute(
-        update(Interaction).where(Interaction.id == i.id, Interaction.version == expected)
-        .values(version=expected + 1, updated_at=utcnow()).execution_options(synchronize_session=False))
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        raise Problem(412, "precondition_failed")
-    i.version, i.updated_at = expected + 1, utcnow()
+    await bump_version(session, i, expected)
     await session.flush()
     labels = await channel_labels(session, p.workspace_id)
     audit.change(session, p, "update", "interaction", i.id, _interaction_label(c, i, labels), changes,
@@ -702,17 +698,11 @@ def _set_status(t: Task, status: str) -> None:
 
 async def _bump(session: AsyncSession, t: Task, expected: int | None) -> None:
     """The version check and bump in one statement (PATCH); actions without If-Match just bump."""
-    now = utcnow()
     if expected is not None:
-        res = await session.execute(
-            update(Task).where(Task.id == t.id, Task.version == expected)
-            .values(version=expected + 1, updated_at=now).execution_options(synchronize_session=False))
-        if res.rowcount != 1:  # type: ignore[attr-defined]
-            raise Problem(412, "precondition_failed")
-        t.version = expected + 1
+        await bump_version(session, t, expected)
     else:
         t.version += 1
-    t.updated_at = now
+        t.updated_at = utcnow()
 
 
 async def update_task(session: AsyncSession, p: Principal, task_id: int, body: s.TaskUpdate,
@@ -942,12 +932,7 @@ async def update_note(session: AsyncSession, p: Principal, customer_id: int, not
     changes = audit.diff(before, {"body": note.body, "mentions": note.mentions})
     if not changes:
         return note
-    res = await session.execute(
-        update(Note).where(Note.id == note.id, Note.version == expected)
-        .values(version=expected + 1, updated_at=utcnow()).execution_options(synchronize_session=False))
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        raise Problem(412, "precondition_failed")
-    note.version, note.updated_at = expected + 1, utcnow()
+    await bump_version(session, note, expected)
     audit.change(session, p, "update", "note", note.id, _note_label(c, note), changes, customer_id=c.id)
     if newly:
         _notify_mentions(session, p, c, note, newly)  # only colleagues mentioned for the first time

@@ -25,6 +25,7 @@ from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normal
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
 from guanxi.kit.timeutil import days_since
+from guanxi.kit.versioning import bump_version
 
 TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
 SOURCE_LABELS = {
@@ -428,14 +429,7 @@ async def update_customer(session: AsyncSession, p: Principal, customer_id: int,
     changes = audit.diff(before, _snapshot(c))
     if not changes:
         return c
-    # the version check and the bump are one statement: two concurrent writers cannot both win
-    res = await session.execute(
-        update(Customer).where(Customer.id == c.id, Customer.version == expected)
-        .values(version=expected + 1, updated_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        raise Problem(412, "precondition_failed")
-    c.version, c.updated_at = expected + 1, utcnow()
+    await bump_version(session, c, expected)
     if identities is not None:
         await repo.replace_identities(session, c, identities)
     if identities is not None or "name" in out or "wechat" in out:
