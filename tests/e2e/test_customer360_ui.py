@@ -172,6 +172,9 @@ def test_log_interaction_with_follow_up_task(page: Any, account: dict[str, Any])
     # filter chips: only interactions
     with page.expect_response(lambda r: "/timeline?" in r.url and "kinds=interaction" in r.url):
         page.get_by_test_id("timeline-chip-interaction").click()
+    # the list re-renders after the response: wait until the other kinds are gone
+    others = '[data-testid="timeline-entry"]:not([data-kind^="interaction"]):not([data-kind^="attachment"])'
+    expect(page.locator(others)).to_have_count(0)
     kinds = set(page.locator('[data-testid="timeline-entry"]').evaluate_all("els => els.map(e => e.dataset.kind)"))
     assert kinds <= {"interaction", "attachment", "interaction_deleted", "attachment_deleted"}, kinds
     with page.expect_response(lambda r: "/timeline?" in r.url and "kinds=" not in r.url):

@@ -213,9 +213,12 @@ async def _add_history(session: Any, ws_id: int, c: Customer, contacts: list[Con
                    [{"field": f, "old": None, "new": getattr(i, f)} for f in ("channel", "occurred_at", "subject")],
                    c.id)
         if x.stage_to and x.stage_to != stage:
-            log.change(ws_id, i.created_at + timedelta(minutes=1), owner, "update", "customer", c.id, c.name,
+            moved = i.created_at + timedelta(minutes=1)
+            log.change(ws_id, moved, owner, "update", "customer", c.id, c.name,
                        [{"field": "stage", "old": stage, "new": x.stage_to}], c.id)
             stage = x.stage_to
+            # the stage change is an edit of the customer: the list's "recently updated" order shows it
+            c.updated_at, c.version = max(c.updated_at, moved), c.version + 1
     c.last_contacted_at = max((i.occurred_at for i in interactions), default=None)
 
     for t, task in zip(h.tasks, tasks, strict=True):
