@@ -39,7 +39,7 @@ async def test_mentions_notify_the_mentioned_not_the_author(client, db):
     inbox = (await call(client, w, "manager", "GET", "/api/v1/notifications")).json()["items"]
     assert len(inbox) == 1
     n = inbox[0]
-    assert n["kind"] == "mention" and n["link"] == f"/customers/{c.id}" and n["record_type"] == "note"
+    assert n["kind"] == "mention" and n["link"] == f"/customers/{c.id}/notes/{note['id']}" and n["record_type"] == "note"
     assert n["title"] == f"{w.users['sales'].name} mentioned you in a note on 苏州顺达物流有限公司"  # their language
     assert n["body"].startswith(f"@{w.users['manager'].name} 请帮忙看下报价")
     assert n["actor_name"] == w.users["sales"].name and n["read_at"] is None

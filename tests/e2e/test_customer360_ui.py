@@ -350,7 +350,7 @@ def test_mention_notifies_the_colleague(page: Any, browser: Any, server: str, ac
 
         # it links to the customer, and counts as read
         item.click()
-        manager.wait_for_url(re.compile(rf".*/customers/{account['id']}$"))
+        manager.wait_for_url(re.compile(rf".*/customers/{account['id']}\?focus=note:{note['id']}$"))  # opens on the note
         expect(manager.get_by_test_id("customer-title")).to_have_text(account["name"])
         if before:
             expect(badge).to_have_text(str(before))

@@ -834,8 +834,8 @@ def _notify_mentions(session: AsyncSession, p: Principal, c: Customer, note: Not
     notify(session, p, [Recipient(q.user_id, q.language) for q in people], kind="mention",
            title=lambda lang: (f"{p.name} mentioned you in a note on {name}" if lang == "en"
                                else f"{p.name} 在「{name}」的备注中提到了你"),
-           body=excerpt(MENTION.sub(lambda m: "@" + m.group(1), note.body), 200), link=f"/customers/{c.id}",
-           record_type="note", record_id=note.id)
+           body=excerpt(MENTION.sub(lambda m: "@" + m.group(1), note.body), 200),
+           link=f"/customers/{c.id}/notes/{note.id}", record_type="note", record_id=note.id)  # opens on the note
 
 
 def _note_label(c: Customer, note: Note) -> str:
