@@ -465,6 +465,12 @@ const en: MessageSchema = {
       other: 'Notification',
     },
   },
+  export: {
+    button: 'Export',
+    csv: 'CSV (opens in Excel)',
+    xlsx: 'Excel (.xlsx)',
+    vcard: 'Export contacts (vCard)',
+  },
   contact: {
     entity: 'Contact',
     is_primary: 'Primary contact',
