@@ -470,6 +470,7 @@ const en: MessageSchema = {
     csv: 'CSV (opens in Excel)',
     xlsx: 'Excel (.xlsx)',
     vcard: 'Export contacts (vCard)',
+    fields: { format: 'Format', filters: 'Filters', rows: 'Rows' },
   },
   contact: {
     entity: 'Contact',

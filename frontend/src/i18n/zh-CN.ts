@@ -469,6 +469,7 @@ const zhCN = {
     csv: 'CSV（Excel 可直接打开）',
     xlsx: 'Excel（.xlsx）',
     vcard: '导出通讯录 vCard',
+    fields: { format: '格式', filters: '筛选条件', rows: '行数' },
   },
   contact: {
     entity: '联系人',
