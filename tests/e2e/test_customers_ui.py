@@ -418,3 +418,17 @@ def test_export_is_offered_only_with_the_permission(page: Any) -> None:
     wait_list_settled(page)
     expect(page.get_by_test_id("new-customer")).to_be_visible()
     expect(page.get_by_test_id("export-customers")).to_have_count(0)
+
+
+def test_export_contacts_as_vcard(page: Any, admin_api: Api) -> None:
+    c = next(x for x in admin_api.get("/customers", limit=200)["items"] if x["contact_count"] > 0)
+    login(page, ADMIN)
+    page.goto(f"/customers/{c['id']}?tab=contacts")
+    expect(page.get_by_test_id("contact-row")).to_have_count(c["contact_count"])
+    with page.expect_download() as info:
+        page.get_by_test_id("export-vcard").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".vcf")
+    text = open(download.path(), "rb").read().decode("utf-8")  # noqa: SIM115
+    assert text.count("BEGIN:VCARD") == c["contact_count"] and "VERSION:3.0" in text
+    assert "ORG:" + c["name"].replace(",", "\\,").replace(";", "\\;") in text.replace("\r\n ", "")
