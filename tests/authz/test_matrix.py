@@ -163,6 +163,16 @@ GRIDS: dict[str, str] = {
         marketing  200  200       200      200         404       200
         readonly   200  200       200      200         404       200
     """,
+    # export needs `export` (admin, manager, marketing); a customer in the recycle bin is not exported
+    "GET /api/v1/customers/{customer_id}/contacts/vcard": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      403  403       403      403         403       403
+        service    403  403       403      403         403       403
+        marketing  200  200       200      200         404       404
+        readonly   403  403       403      403         403       403
+    """,
     "POST /api/v1/customers/{customer_id}/contacts": """
                    own  teammate  subteam  other_team  other_ws  deleted
         admin      201  201       201      201         404       404
@@ -590,6 +600,7 @@ SIMPLE = """
                                           admin  manager  sales  service  marketing  readonly
     POST   /api/v1/customers              201    201      201    403      403        403
     GET    /api/v1/customers/meta         200    200      200    200      200        200
+    GET    /api/v1/customers/export       200    200      403    403      200        403
     GET    /api/v1/users                  200    403      403    403      403        403
     POST   /api/v1/users                  201    403      403    403      403        403
     GET    /api/v1/users/lookup           200    200      200    200      200        200
@@ -819,6 +830,7 @@ class Prep:
     # for list-like answers: '+', '-' or '~' (see the module docstring)
     seen: Callable[[httpx.Response], Awaitable[str]] | None = None
     files: dict[str, Any] | None = None  # a multipart upload instead of a JSON body
+    audited: bool = False  # a read that is recorded in the audit log when allowed (exports)
 
     @property
     def is_read(self) -> bool:
@@ -1072,6 +1084,26 @@ def _own_workspace_users(env: Env, role: str, body: Any) -> None:
 
 
 HANDLERS["GET /api/v1/customers/meta"] = _plain_read("/api/v1/customers/meta")
+
+
+@handles("GET /api/v1/customers/export")
+async def h_export_customers(env: Env, role: str, target: str) -> Prep:
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.content.startswith("\ufeff".encode()) and b"\r\n" in r.content
+
+    return Prep("GET", "/api/v1/customers/export?format=csv&filter=city:eq:%E4%B8%8D%E5%AD%98%E5%9C%A8", role,
+                done=done, audited=True)
+
+
+@handles("GET /api/v1/customers/{customer_id}/contacts/vcard")
+async def h_contacts_vcard(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.text.count("BEGIN:VCARD") == 1 and "FN:王经理" in r.text and f"ORG:{t.customer.name}" in r.text
+
+    return Prep("GET", f"/api/v1/customers/{t.customer.id}/contacts/vcard", role, state=customer_state(env, t),
+                done=done, audited=True)
 HANDLERS["GET /api/v1/users"] = _plain_read("/api/v1/users?limit=200", _own_workspace_users)
 HANDLERS["GET /api/v1/users/lookup"] = _plain_read("/api/v1/users/lookup", _own_workspace_users)
 HANDLERS["GET /api/v1/teams"] = _plain_read(
@@ -1719,6 +1751,9 @@ async def test_authz_matrix(env: Env, case: Case) -> None:
     if not allowed or prep.is_read:
         # refused requests and reads leave everything as it was: the target rows and every row count
         assert after == before, f"{case.id}: the request was refused or a read, yet the record changed"
+        if allowed and prep.audited:  # an export is a read, and exactly one audit entry
+            assert counts_after["audit_log@w1"] == counts_before["audit_log@w1"] + 1, case.id
+            counts_after["audit_log@w1"] -= 1
         changed = {k: (counts_before[k], v) for k, v in counts_after.items() if counts_before[k] != v}
         assert not changed, f"{case.id}: rows were written: {changed}"
     if allowed and prep.done:

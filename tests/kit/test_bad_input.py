@@ -626,6 +626,22 @@ def query_cases() -> list[BadQuery]:
                  {"sort": "invalid_option"}),
         BadQuery("over-long search", "/api/v1/customers?q=" + "x" * 101, 422, "validation_failed", {"q": "too_long"}),
         BadQuery("deleted=maybe", "/api/v1/customers?deleted=maybe", 422, "validation_failed", {"deleted": None}),
+        # exports take the list's q/filter/sort and refuse them the same way, before anything is sent or audited
+        BadQuery("export: unknown format", "/api/v1/customers/export?format=pdf", 422, "validation_failed",
+                 {"format": "invalid_option"}, who="admin"),
+        BadQuery("export: over-long format", "/api/v1/customers/export?format=" + "x" * 11, 422, "validation_failed",
+                 {"format": "too_long"}, who="admin"),
+        BadQuery("export: unknown filter field", "/api/v1/customers/export?filter=nope:eq:1", 400, "invalid_filter",
+                 {"nope": "unknown_field"}, who="admin"),
+        BadQuery("export: bad date filter", "/api/v1/customers/export?filter=created_at:gte:yesterday", 400,
+                 "invalid_filter", {"created_at": "invalid_value"}, who="admin"),
+        BadQuery("export: unknown sort field", "/api/v1/customers/export?sort=nope", 400, "invalid_sort",
+                 {"sort": "invalid_option"}, who="admin"),
+        BadQuery("export: over-long search", "/api/v1/customers/export?q=" + "x" * 101, 422, "validation_failed",
+                 {"q": "too_long"}, who="admin"),
+        BadQuery("export: without the permission", "/api/v1/customers/export?format=csv", 403, "forbidden"),
+        BadQuery("vcard: customer id beyond 64 bits", f"/api/v1/customers/{BIG}/contacts/vcard", 422,
+                 "validation_failed", who="admin"),
     ]
     return out
 

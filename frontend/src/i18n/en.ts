@@ -465,6 +465,13 @@ const en: MessageSchema = {
       other: 'Notification',
     },
   },
+  export: {
+    button: 'Export',
+    csv: 'CSV (opens in Excel)',
+    xlsx: 'Excel (.xlsx)',
+    vcard: 'Export contacts (vCard)',
+    fields: { format: 'Format', filters: 'Filters', rows: 'Rows' },
+  },
   contact: {
     entity: 'Contact',
     is_primary: 'Primary contact',

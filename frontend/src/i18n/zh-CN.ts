@@ -464,6 +464,13 @@ const zhCN = {
       other: '通知',
     },
   },
+  export: {
+    button: '导出',
+    csv: 'CSV（Excel 可直接打开）',
+    xlsx: 'Excel（.xlsx）',
+    vcard: '导出通讯录 vCard',
+    fields: { format: '格式', filters: '筛选条件', rows: '行数' },
+  },
   contact: {
     entity: '联系人',
     is_primary: '主联系人',

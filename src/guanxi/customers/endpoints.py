@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from guanxi.activities.files import content_disposition
 from guanxi.audit.schemas import AuditEntryOut, AuditPage
 from guanxi.authz.core import Principal
 from guanxi.authz.deps import CurrentUser
+from guanxi.customers import export, service
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
-from guanxi.customers import service
 from guanxi.kit.deps import DbSession
 from guanxi.kit.errors import PROBLEM_RESPONSES
+from guanxi.kit.i18n import current_language
 from guanxi.kit.idempotency import Idempotency
+from guanxi.kit.models import utcnow
 from guanxi.kit.pagination import Page
 from guanxi.kit.schemas import PathId
 
@@ -35,7 +39,7 @@ async def list_customers(
     session: DbSession,
     p: CurrentUser,
     q: str | None = Query(default=None, max_length=100),
-    filter: Annotated[list[str], Query(max_length=500)] = [],  # noqa: A002, B006
+    filter: Annotated[list[str], Query(max_length=500)] = [],  # noqa: B006
     sort: str | None = Query(default=None, max_length=60),
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=500),
@@ -45,6 +49,52 @@ async def list_customers(
         session, p, q=q, filters=filter, sort=sort, limit=limit, cursor=cursor, deleted=deleted
     )
     return Page(items=service.rows_out(p, rows), next_cursor=nxt, total=total, total_capped=capped)
+
+
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {m: {"schema": {"type": "string", "format": "binary"}} for m in (*_MEDIA.values(), "text/vcard")},
+          "description": "The file"},
+}
+
+
+async def _audit_export(request: Request, p: Principal, record_id: int | None, label: str, fmt: str, rows: int,
+                        filters: dict[str, Any] | None = None) -> None:
+    """Its own unit of work, queued with the writers: a GET session does not write on SQLite."""
+    db = request.app.state.db
+    async with db.writers.hold() if db.kind == "sqlite" else nullcontext(), db.session() as session:
+        export.record_export(session, p, record_id, label, fmt, rows, filters)
+
+
+@router.get("/customers/export", response_class=StreamingResponse, responses=_FILE_RESPONSES)
+async def export_customers(
+    request: Request,
+    session: DbSession,
+    p: CurrentUser,
+    format: str = Query(default="csv", max_length=10),
+    q: str | None = Query(default=None, max_length=100),
+    filter: Annotated[list[str], Query(max_length=500)] = [],  # noqa: B006
+    sort: str | None = Query(default=None, max_length=60),
+) -> StreamingResponse:
+    """Every customer of the list with these q/filter/sort, as CSV (UTF-8 with BOM) or .xlsx; at most 100,000 rows."""
+    en = current_language.get() == "en"
+    total, ex = await export.prepare(session, p, fmt=format, q=q, filters=filter, sort=sort, en=en)
+    await _audit_export(request, p, None, "客户导出" if not en else "Customer export", format, total,
+                        {"q": q, "filter": filter, "sort": sort})
+    db = request.app.state.db
+    args: dict[str, Any] = {"q": q, "filters": filter, "sort": sort}
+
+    async def body() -> Any:
+        # the request's session is closed once the route returns: the stream reads in a unit of work of its own
+        async with db.session() as own:
+            stream = export.csv_stream if format == "csv" else export.xlsx_stream
+            async for chunk in stream(own, p, ex, **args):
+                yield chunk
+
+    name = f"{'Customers' if en else '客户'}_{utcnow().astimezone(ex.tz).date().isoformat()}.{format}"
+    return StreamingResponse(body(), media_type=_MEDIA[format],
+                             headers={"Content-Disposition": content_disposition(name), "Cache-Control": "no-store"})
 
 
 @router.get("/customers/meta", response_model=s.CustomerMeta)
@@ -135,6 +185,15 @@ async def customer_history(
 async def list_contacts(customer_id: PathId, session: DbSession, p: CurrentUser) -> s.ContactList:
     rows = await service.list_contacts(session, p, customer_id)
     return s.ContactList(items=[service.contact_out(p, r) for r in rows])
+
+
+@router.get("/customers/{customer_id}/contacts/vcard", response_class=Response, responses=_FILE_RESPONSES)
+async def export_contacts_vcard(customer_id: PathId, request: Request, session: DbSession, p: CurrentUser) -> Response:
+    """The customer's contacts as vCard 3.0 (.vcf), phones and emails as the caller's role sees them."""
+    name, text, n = await export.contacts_vcard(session, p, customer_id)
+    await _audit_export(request, p, customer_id, name, "vcard", n)
+    return Response(text.encode("utf-8"), media_type="text/vcard; charset=utf-8",
+                    headers={"Content-Disposition": content_disposition(f"{name}.vcf"), "Cache-Control": "no-store"})
 
 
 @router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)

@@ -329,10 +329,10 @@ def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[Fie
 # ------------------------------------------------------------------ list
 
 
-async def capped_count(session: AsyncSession, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
-    sub = select(literal_column("1")).select_from(Customer).where(*where).limit(COUNT_CAP + 1).subquery()
+async def capped_count(session: AsyncSession, where: list[ColumnElement[bool]], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    sub = select(literal_column("1")).select_from(Customer).where(*where).limit(cap + 1).subquery()
     n = await session.scalar(select(func.count()).select_from(sub)) or 0
-    return min(n, COUNT_CAP), n > COUNT_CAP
+    return min(n, cap), n > cap
 
 
 async def page(

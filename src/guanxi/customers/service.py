@@ -169,7 +169,7 @@ async def _clean(session: AsyncSession, p: Principal, data: dict[str, Any], exis
         errors.append(FieldError("kind", "required"))
     if "stage" in data and data["stage"] is None:
         out["stage"] = "potential"
-    if out.get("website") and not re.match(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", out["website"], re.I):
+    if out.get("website") and not re.match(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", out["website"], re.IGNORECASE):
         errors.append(FieldError("website", "invalid_value"))
     identities: list[tuple[str, str]] | None = None
     if "phones" in data or "emails" in data:
@@ -281,8 +281,13 @@ async def list_customers(
     limit: int | None,
     cursor: str | None,
     deleted: bool,
+    count_cap: int = COUNT_CAP,
+    page_size: int | None = None,
 ) -> tuple[list[Any], str | None, int, bool]:
-    """Plain rows (see `rows_out`), the next cursor, the (capped) total and whether it is capped."""
+    """Plain rows (see `rows_out`), the next cursor, the (capped) total and whether it is capped.
+
+    `count_cap` and `page_size` let an export count further and walk in bigger pages than the API list.
+    """
     p.require("customers", "delete" if deleted else "view")
     kind = repo.dialect(session)
     needs_defs = any("custom." in f for f in filters) or (sort or "").lstrip("-+").startswith("custom.")
@@ -292,7 +297,7 @@ async def list_customers(
         if not filterable(p, "customers", f.partition(":")[0]):
             raise Problem(400, "invalid_filter", errors=[FieldError(f.partition(":")[0], "forbidden")])
     where += repo.parse_filters(kind, filters, defs, tz=p.workspace_timezone)
-    n = clamp_limit(limit)
+    n = page_size or clamp_limit(limit)
     if q and bad_text(q):
         raise Problem(400, "invalid_filter", errors=[FieldError("q", "invalid_value")])
     if q and q.strip() and not sort:
@@ -305,7 +310,7 @@ async def list_customers(
     if cursor:
         # a page cursor carries the first page's capped total: later pages do not count again
         value, last_id, total, capped = decode_cursor(cursor, 4)
-        if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= COUNT_CAP or not isinstance(capped, bool):
+        if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= count_cap or not isinstance(capped, bool):
             raise Problem(400, "invalid_cursor")
         position, known_total = (value, last_id), (total, capped)
     rows, nxt = await repo.page(session, where, ref, desc, n, position)
@@ -314,7 +319,7 @@ async def list_customers(
     elif nxt is None:
         total, capped = len(rows), False
     else:
-        total, capped = await repo.capped_count(session, where)
+        total, capped = await repo.capped_count(session, where, count_cap)
     next_cursor = encode_cursor([nxt[0], nxt[1], total, capped]) if nxt else None
     return rows, next_cursor, total, capped
 

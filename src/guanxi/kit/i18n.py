@@ -29,6 +29,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_cursor": ("分页游标无效", "The page cursor is invalid"),
     "invalid_filter": ("筛选条件无效", "Invalid filter"),
     "invalid_sort": ("排序字段无效", "Invalid sort field"),
+    "export_too_large": ("一次最多导出 100,000 行，请缩小筛选范围", "At most 100,000 rows per export: narrow the filters"),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "internal_error": ("服务器内部错误", "Internal server error"),
     "api_key_read_only": ("该 API 密钥只有读取权限", "This API key may only read"),
