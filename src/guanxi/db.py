@@ -95,6 +95,11 @@ class WriterQueue:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
 
 class Database:
     """One engine and its session factory."""
@@ -132,3 +137,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        self.writers.close()
