@@ -1,4 +1,4 @@
-import { ElMessage } from 'element-plus'
+import { ElMessage, ElMessageBox } from 'element-plus'
 import { ApiError } from '@/api/client'
 import { i18n } from '@/i18n'
 
@@ -26,4 +26,23 @@ export function notifySuccess(message: string): void {
 /** True when the user dismissed a confirm box (ElMessageBox rejects with 'cancel' / 'close'). */
 export function isCancel(e: unknown): boolean {
   return e === 'cancel' || e === 'close'
+}
+
+/**
+ * Ask before something that cannot be undone from here (delete, revoke, disable). Resolves true when
+ * the user confirms, false when they cancel or close the box.
+ */
+export async function confirmDanger(message: string, confirmText?: string): Promise<boolean> {
+  const t = i18n.global.t
+  try {
+    await ElMessageBox.confirm(message, t('common.dangerConfirmTitle'), {
+      type: 'warning',
+      confirmButtonText: confirmText ?? t('common.delete'),
+      cancelButtonText: t('common.cancel'),
+      confirmButtonClass: 'el-button--danger',
+    })
+    return true
+  } catch {
+    return false
+  }
 }
