@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 
 from guanxi.demo import data as demo
 from guanxi.kit import search
-from guanxi.kit.normalize import PhoneError, normalize_phone
+from guanxi.kit.normalize import PhoneError, name_identity, normalize_phone
 
 console = Console()
 
@@ -725,6 +725,9 @@ class Gen:
                 shown.append(display)
         emails = list(dict.fromkeys(e.lower() for e in emails))
         identities += [("email", e) for e in emails]
+        named = name_identity(name, city.city)
+        if named:
+            identities.append(named)
         doc = search.document(name, [v for k, v in identities if k == "phone"], emails, [wechat or ""])
         row = {
             "name_pinyin": search.pinyin_key(name) if self.ctx["name_pinyin"] else None,

@@ -163,3 +163,29 @@ async def test_contact_create_honours_idempotency_key(client, db):
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     items = (await call(client, w, "sales", "GET", url)).json()["items"]
     assert [x["name"] for x in items] == ["陈静"]
+
+
+async def test_similar_name_in_same_city_warns(client, db):
+    w = await make_world(db)
+    first = (await call(client, w, "sales", "POST", "/api/v1/customers", json={
+        "kind": "company", "name": "杭州星河科技有限公司", "city": "杭州"})).json()
+    r = await call(client, w, "sales", "POST", "/api/v1/customers", json={
+        "kind": "company", "name": "杭州星河科技 有限责任公司", "city": "杭州"})
+    assert [(d["id"], d["matched_on"], d["value"]) for d in r.json()["duplicates"]] == [
+        (first["id"], "name", "杭州星河科技有限公司 · 杭州")]
+    other_city = await call(client, w, "sales", "POST", "/api/v1/customers", json={
+        "kind": "company", "name": "杭州星河科技有限公司", "city": "宁波"})
+    assert other_city.json()["duplicates"] == []
+    chk = await call(client, w, "sales", "POST", "/api/v1/customers/check-duplicates",
+                     json={"name": "ＨＺ星河", "city": "杭州"})
+    assert chk.json() == []
+    chk = await call(client, w, "sales", "POST", "/api/v1/customers/check-duplicates",
+                     json={"name": "杭州星河科技（有限公司）", "city": "杭州", "exclude_id": first["id"]})
+    assert [d["id"] for d in chk.json()] == [r.json()["id"]]
+    # renaming or moving the customer moves its identity with it
+    moved = await call(client, w, "sales", "PATCH", f"/api/v1/customers/{r.json()['id']}", json={"city": "宁波"},
+                       headers={"If-Match": r.headers["ETag"]})
+    assert moved.status_code == 200
+    chk = await call(client, w, "sales", "POST", "/api/v1/customers/check-duplicates",
+                     json={"name": "杭州星河科技", "city": "宁波"})
+    assert sorted(d["id"] for d in chk.json()) == sorted([r.json()["id"], other_city.json()["id"]])

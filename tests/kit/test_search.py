@@ -39,3 +39,14 @@ def test_phrase_dictionary_stays_out_of_memory():
     code = "import guanxi.kit.search as s; s.name_tokens('重庆'); import sys; print('pypinyin.phrases_dict' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_name_key_folds_spacing_width_brackets_and_legal_form():
+    from guanxi.kit.normalize import name_identity, name_key
+    same = ["星河科技有限公司", "星河科技有限责任公司", "星河科技 股份有限公司", "ＸＩＮＧＨＥ", "星河科技"]
+    assert {name_key(n) for n in same[:3] + same[4:]} == {"星河科技"}
+    assert name_key("张 伟") == name_key("张伟") == "张伟"
+    assert name_key("星河（北京）科技有限公司") == name_key("星河(北京)科技有限公司")
+    assert name_key("公司") == "公司"  # a name that is only a legal form stays itself
+    assert name_identity("张伟", "Ｈangzhou ") == ("name", "hangzhou|张伟")
+    assert name_identity("  ", "杭州") is None

@@ -1086,10 +1086,14 @@ export interface components {
         };
         /** CheckDuplicates */
         CheckDuplicates: {
+            /** City */
+            city?: string | null;
             /** Emails */
             emails?: string[];
             /** Exclude Id */
             exclude_id?: number | null;
+            /** Name */
+            name?: string | null;
             /** Phones */
             phones?: string[];
         };
@@ -1431,7 +1435,7 @@ export interface components {
              * Matched On
              * @enum {string}
              */
-            matched_on: "phone" | "email";
+            matched_on: "phone" | "email" | "name";
             /** Name */
             name: string | null;
             /** Owner Name */

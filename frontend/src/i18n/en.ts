@@ -224,6 +224,7 @@ const en: MessageSchema = {
     matchedOn: {
       phone: 'same phone',
       email: 'same email',
+      name: 'similar name in the same city',
     },
     created: 'Customer created',
     saved: 'Customer saved',

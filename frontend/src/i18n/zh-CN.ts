@@ -223,6 +223,7 @@ const zhCN = {
     matchedOn: {
       phone: '电话相同',
       email: '邮箱相同',
+      name: '同城名称相近',
     },
     created: '客户已创建',
     saved: '客户已保存',

@@ -20,6 +20,7 @@ from guanxi.kit.errors import PROBLEM_RESPONSES
 from guanxi.kit.i18n import current_language
 from guanxi.kit.idempotency import Idempotency
 from guanxi.kit.models import utcnow
+from guanxi.kit.normalize import name_identity
 from guanxi.kit.pagination import Page
 from guanxi.kit.schemas import PathId
 
@@ -107,6 +108,9 @@ async def check_duplicates(body: s.CheckDuplicates, session: DbSession, p: Curre
     p.require("customers", "view")
     errors: list[Any] = []
     _, _, identities = service.normalize_contact_points(body.phones, body.emails, errors)
+    named = name_identity(body.name, body.city)
+    if named:
+        identities.append(named)
     return await service.duplicates_for(session, p, identities, body.exclude_id)
 
 

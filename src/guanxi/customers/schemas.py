@@ -62,7 +62,7 @@ class CustomerUpdate(CustomerWrite):
 class DuplicateHit(BaseModel):
     id: int | None
     name: str | None
-    matched_on: Literal["phone", "email"]
+    matched_on: Literal["phone", "email", "name"]
     value: str
     owner_name: str | None = None
     visible: bool = True
@@ -108,6 +108,8 @@ class Customer(BaseModel):
 class CheckDuplicates(WriteModel):
     phones: list[str] = Field(default_factory=list, max_length=10)
     emails: list[str] = Field(default_factory=list, max_length=10)
+    name: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=30)
     exclude_id: Id | None = None
 
 

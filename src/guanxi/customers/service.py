@@ -21,7 +21,7 @@ from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validation_error
 from guanxi.kit.i18n import current_language
 from guanxi.kit.models import utcnow
-from guanxi.kit.normalize import PhoneError, clean_text, normalize_email, normalize_phone
+from guanxi.kit.normalize import PhoneError, clean_text, name_identity, normalize_email, normalize_phone
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
 from guanxi.kit.timeutil import days_since
@@ -80,7 +80,13 @@ def identities_of(customer: Customer) -> list[tuple[str, str]]:
         except PhoneError:
             pass
     out.extend(("email", e) for e in customer.emails)
-    return out
+    return with_name(customer, out)
+
+
+def with_name(customer: Customer, identities: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The contact-point identities plus the customer's name-in-city identity (kind "name")."""
+    named = name_identity(customer.name, customer.city)
+    return [i for i in identities if i[0] != "name"] + ([named] if named else [])
 
 
 def validate_custom(
@@ -235,6 +241,8 @@ async def duplicates_for(
             continue
         seen.add((c.id, kind))
         visible = owner_in_scope(p, c.owner_id, c.team_id)
+        if kind == "name":  # the stored key is for matching; people read the name and the city
+            value = " · ".join(x for x in (c.name if visible else None, c.city) if x)
         out.append(s.DuplicateHit(id=c.id if visible else None, name=c.name if visible else None,
                                   matched_on=kind, value=value,  # type: ignore[arg-type]
                                   owner_name=owners.get(c.owner_id) if c.owner_id else None, visible=visible))
@@ -402,7 +410,7 @@ async def create_customer(session: AsyncSession, p: Principal, body: s.CustomerC
         setattr(c, k, v)
     session.add(c)
     await session.flush()
-    identities = identities or []
+    identities = with_name(c, identities or [])
     dups = await duplicates_for(session, p, identities, c.id)
     await repo.replace_identities(session, c, identities)
     await repo.index_search(session, c, identities)
@@ -435,9 +443,10 @@ async def update_customer(session: AsyncSession, p: Principal, customer_id: int,
     if not changes:
         return c
     await bump_version(session, c, expected)
-    if identities is not None:
+    if identities is not None or "name" in out or "city" in out:
+        identities = with_name(c, identities) if identities is not None else identities_of(c)
         await repo.replace_identities(session, c, identities)
-    if identities is not None or "name" in out or "wechat" in out:
+    if identities is not None or "wechat" in out:
         await repo.index_search(session, c, identities if identities is not None else identities_of(c))
     audit.change(session, p, "update", "customer", c.id, c.name, changes)
     return c

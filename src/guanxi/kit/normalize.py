@@ -56,3 +56,32 @@ def clean_text(value: str | None) -> str | None:
         return None
     value = unicodedata.normalize("NFC", value).strip()
     return value or None
+
+
+# Legal-form endings that name the same company: 星河科技有限公司, 星河科技有限责任公司, 星河科技股份有限公司, 星河科技.
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司", "co.,ltd", "co.ltd", "co,ltd", "ltd", "inc",
+                "limited", "corporation", "corp")
+_NAME_PUNCT = re.compile(r"[\s\-_.,，。·•、/\\()（）\[\]【】<>《》\"'“”‘’&＆+]+")
+
+
+def name_key(name: str) -> str:
+    """A customer name reduced to what tells companies and people apart, for duplicate checks.
+
+    张伟 / 张 伟 / ＺＨＡＮＧ, full-width and half-width, brackets around a city (星河（北京）科技), and the legal form
+    at the end (有限公司 / 有限责任公司 / 股份有限公司) all reduce to the same key.
+    """
+    key = _NAME_PUNCT.sub("", unicodedata.normalize("NFKC", name).lower())
+    for form in _LEGAL_FORMS:
+        form = _NAME_PUNCT.sub("", form)
+        if key.endswith(form) and len(key) > len(form):
+            key = key[: -len(form)]
+            break
+    return key
+
+
+def name_identity(name: str | None, city: str | None) -> tuple[str, str] | None:
+    """("name", "<city>|<key>"): a very similar name in the same city marks a likely duplicate."""
+    key = name_key(name or "")
+    if not key:
+        return None
+    return "name", f"{fold(city or '')}|{key}"[:254]
