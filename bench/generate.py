@@ -731,6 +731,7 @@ class Gen:
         doc = search.document(name, [v for k, v in identities if k == "phone"], emails, [wechat or ""])
         row = {
             "name_pinyin": search.pinyin_key(name) if self.ctx["name_pinyin"] else None,
+            "name_sort": search.sort_key(name) if self.ctx["name_sort"] else None,
             "id": cid,
             "workspace_id": self.ctx["workspace_id"],
             "created_by": owner_id,
@@ -1049,11 +1050,11 @@ def table_columns(t: Target, table: str) -> list[tuple[str, bool, bool]]:
         ]
 
 
-FILLED_BY_GENERATOR = {"name_pinyin"}  # optional columns the generator fills the way the app does
+FILLED_BY_GENERATOR = {"name_pinyin", "name_sort"}  # optional columns the generator fills the way the app does
 NOT_LOADED = {"search"}  # PostgreSQL's tsvector: computed from the document during the load
 
 
-def check_columns(t: Target, quiet: bool = False) -> tuple[tuple[str, ...], bool]:
+def check_columns(t: Target, quiet: bool = False) -> tuple[tuple[str, ...], set[str]]:
     """The customers columns to load; stops on a NOT NULL column this generator does not know."""
     cols = table_columns(t, "customers")
     names = {c for c, _, _ in cols}
@@ -1076,7 +1077,7 @@ def check_columns(t: Target, quiet: bool = False) -> tuple[tuple[str, ...], bool
                 raise SystemExit(
                     f"{table}.{c} is NOT NULL without a default and bench/generate.py does not fill it"
                 )
-    return load, "name_pinyin" in load
+    return load, FILLED_BY_GENERATOR & set(load)
 
 
 def db_size(t: Target) -> int:
@@ -1122,7 +1123,9 @@ def main() -> int:
             from guanxi.migrate import upgrade
 
             upgrade(t.async_url)
-        same_schema = bool(meta) and meta.get("customer_cols") == list(check_columns(t, quiet=True)[0])
+        # derived columns a migration backfills (like name_sort) do not make the data stale
+        same_schema = bool(meta) and [c for c in meta.get("customer_cols", []) if c not in FILLED_BY_GENERATOR] == [
+            c for c in check_columns(t, quiet=True)[0] if c not in FILLED_BY_GENERATOR]
         if (
             meta
             and meta.get("customers") == n
@@ -1152,10 +1155,11 @@ def main() -> int:
     upgrade(t.async_url)
     setup = asyncio.run(create_workspace(t, args.workspace_slug))
     company_share = 0.75
-    customer_cols, with_pinyin = check_columns(t)
+    customer_cols, derived = check_columns(t)
     ctx = {
         "customer_cols": customer_cols,
-        "name_pinyin": with_pinyin,
+        "name_pinyin": "name_pinyin" in derived,
+        "name_sort": "name_sort" in derived,
         "kind": t.kind,
         "seed": args.seed,
         "workspace_id": setup["workspace_id"],

@@ -171,3 +171,24 @@ async def test_custom_field_labels_in_english(client, db):
     assert cleared.status_code == 200 and cleared.json()["label_en"] is None
     en = (await call(client, w, "sales", "GET", "/api/v1/customers/meta")).json()["custom_fields"][0]
     assert en["label"] == "意向度"
+
+
+async def test_sort_by_name_is_pinyin_order_and_pages(client, db):
+    w = await make_world(db)
+    names = ["张伟", "阿里巴巴（中国）有限公司", "Baidu 百度", "123商行", "北京星河", "  zoo"]
+    for n in names:
+        await make_customer(db, w, "sales", name=n)
+    expect = ["123商行", "阿里巴巴（中国）有限公司", "Baidu 百度", "北京星河", "张伟", "  zoo"]
+    first = (await call(client, w, "sales", "GET", "/api/v1/customers?sort=name&limit=4")).json()
+    rest = (await call(client, w, "sales", "GET",
+                       f"/api/v1/customers?sort=name&limit=4&cursor={first['next_cursor']}")).json()
+    assert [c["name"] for c in first["items"] + rest["items"]] == expect
+    desc = (await call(client, w, "sales", "GET", "/api/v1/customers?sort=-name&limit=50")).json()
+    assert [c["name"] for c in desc["items"]] == expect[::-1]
+    # renaming re-keys: 张伟 → 艾伟 moves to the front of the a's
+    c = next(x for x in first["items"] + rest["items"] if x["name"] == "张伟")
+    got = await call(client, w, "sales", "GET", f"/api/v1/customers/{c['id']}")
+    await call(client, w, "sales", "PATCH", f"/api/v1/customers/{c['id']}", json={"name": "艾伟"},
+               headers={"If-Match": got.headers["ETag"]})
+    again = (await call(client, w, "sales", "GET", "/api/v1/customers?sort=name&limit=50")).json()
+    assert [x["name"] for x in again["items"]][:3] == ["123商行", "艾伟", "阿里巴巴（中国）有限公司"]

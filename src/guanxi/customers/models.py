@@ -20,6 +20,8 @@ class Customer(BusinessMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     # "zhangwei zw": kept with the name so ranking search results never recomputes pinyin
     name_pinyin: Mapped[str | None] = mapped_column(String(400))
+    # what "sort by name" orders by: pinyin, so 阿里 comes before 张伟 (search.sort_key)
+    name_sort: Mapped[str | None] = mapped_column(String(200))
     industry: Mapped[str | None] = mapped_column(String(50))
     size: Mapped[str | None] = mapped_column(String(10))
     province: Mapped[str | None] = mapped_column(String(30))
@@ -46,6 +48,8 @@ class Customer(BusinessMixin, Base):
         Index("ix_customers_ws_updated", "workspace_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_created", "workspace_id", "created_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_name", "workspace_id", "name", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        Index("ix_customers_ws_name_sort", "workspace_id", "name_sort", "id", sqlite_where=LIVE,
+              postgresql_where=LIVE),
         Index("ix_customers_ws_stage", "workspace_id", "stage", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_grade", "workspace_id", "grade", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_city", "workspace_id", "city", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),

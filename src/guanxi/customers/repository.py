@@ -323,6 +323,8 @@ def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[Fie
         raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
     if ref.type == "tags":
         raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
+    if name == "name":  # by pinyin, the way Chinese lists are ordered
+        ref = FieldRef("name", "text", Customer.name_sort, nullable=True)
     return ref, desc
 
 
@@ -433,6 +435,7 @@ async def index_search(session: AsyncSession, customer: Customer, identities: li
     extra = [customer.wechat or ""]
     doc = search.document(customer.name, phones, emails, extra)
     customer.name_pinyin = search.pinyin_key(customer.name)
+    customer.name_sort = search.sort_key(customer.name)
     if dialect(session) == "postgresql":
         await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
                               {"doc": doc, "id": customer.id})
