@@ -732,6 +732,7 @@ class Gen:
         row = {
             "name_pinyin": search.pinyin_key(name) if self.ctx["name_pinyin"] else None,
             "name_sort": search.sort_key(name) if self.ctx["name_sort"] else None,
+            "name_fold": search.fold_name(name) if self.ctx["name_fold"] else None,
             "id": cid,
             "workspace_id": self.ctx["workspace_id"],
             "created_by": owner_id,
@@ -1050,7 +1051,7 @@ def table_columns(t: Target, table: str) -> list[tuple[str, bool, bool]]:
         ]
 
 
-FILLED_BY_GENERATOR = {"name_pinyin", "name_sort"}  # optional columns the generator fills the way the app does
+FILLED_BY_GENERATOR = {"name_pinyin", "name_sort", "name_fold"}  # optional columns the generator fills the way the app does
 NOT_LOADED = {"search"}  # PostgreSQL's tsvector: computed from the document during the load
 
 
@@ -1160,6 +1161,7 @@ def main() -> int:
         "customer_cols": customer_cols,
         "name_pinyin": "name_pinyin" in derived,
         "name_sort": "name_sort" in derived,
+        "name_fold": "name_fold" in derived,
         "kind": t.kind,
         "seed": args.seed,
         "workspace_id": setup["workspace_id"],

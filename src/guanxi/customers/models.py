@@ -22,6 +22,8 @@ class Customer(BusinessMixin, Base):
     name_pinyin: Mapped[str | None] = mapped_column(String(400))
     # what "sort by name" orders by: pinyin, so 阿里 comes before 张伟 (search.sort_key)
     name_sort: Mapped[str | None] = mapped_column(String(200))
+    # the name as search ranks it (search.fold_name): letters and digits, NFKC, lower case
+    name_fold: Mapped[str | None] = mapped_column(String(200))
     industry: Mapped[str | None] = mapped_column(String(50))
     size: Mapped[str | None] = mapped_column(String(10))
     province: Mapped[str | None] = mapped_column(String(30))

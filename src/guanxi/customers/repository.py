@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,7 @@ from sqlalchemy import (
     text,
     true,
     type_coerce,
+    case,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -412,6 +414,51 @@ async def search_candidates(session: AsyncSession, p: Principal, q: str) -> list
     return prefix + [i for i in await _token_candidates(session, p, terms) if i not in seen]
 
 
+def _stripped(expr: Any, chars: str) -> Any:
+    for ch in chars:
+        expr = func.replace(expr, ch, "")
+    return expr
+
+
+@lru_cache(maxsize=64)
+def rank_expr(kind: str, digits: bool, phones_ok: bool, emails_ok: bool, wechat_ok: bool) -> Any:
+    """search.score as one SQL expression (0 = not a match the caller may see), so candidates are ranked
+    inside the database: exact name, name prefix, name part (earlier is better), pinyin spelling, pinyin
+    prefix, pinyin part, phone digits, email, anything else the index matched.
+
+    Built once per shape and bound with `rank_params(q)`: constructing it costs more than running it."""
+    qf, qlen = bindparam("rank_q", type_=String), bindparam("rank_len")
+    word, word_start = bindparam("rank_word", type_=String), bindparam("rank_word_start", type_=String)
+    instr = func.strpos if kind == "postgresql" else func.instr  # (haystack, needle) in both
+    name = func.coalesce(Customer.name_fold, "")
+    spell = func.coalesce(Customer.name_pinyin, "")
+    at = instr(name, qf)
+    whens: list[tuple[Any, Any]] = [
+        (name == qf, 100),
+        (func.substr(name, 1, qlen) == qf, 90),
+        (at > 21, 60),
+        (at > 0, 81 - at),
+        (instr(" " + spell + " ", word) > 0, 70),
+        (instr(" " + spell, word_start) > 0, 60),
+        (instr(spell, qf) > 0, 50),
+    ]
+    if digits:  # phones are kept for display ("138 0013 8000"): compare their digits
+        phones = _stripped(cast(Customer.phones, String), " -()+")
+        whens.append((instr(phones, qf) > 0, search.PHONE if phones_ok else 0))
+    emails = _stripped(cast(Customer.emails, String), "@.-_+")
+    whens.append((instr(emails, qf) > 0, search.EMAIL if emails_ok else 0))
+    other: Any = search.OTHER
+    if not wechat_ok:  # a hidden WeChat id must not answer searches one guess at a time
+        wechat = _stripped(func.lower(func.coalesce(Customer.wechat, "")), "_-.")
+        other = case((instr(wechat, qf) > 0, 0), else_=search.OTHER)
+    return case(*whens, else_=other)
+
+
+def rank_params(q: str) -> dict[str, Any]:
+    qf = search.fold_name(q)
+    return {"rank_q": qf, "rank_len": len(qf), "rank_word": f" {qf} ", "rank_word_start": f" {qf}"}
+
+
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
     kind = dialect(session)
     if kind == "postgresql":
@@ -436,6 +483,7 @@ async def index_search(session: AsyncSession, customer: Customer, identities: li
     doc = search.document(customer.name, phones, emails, extra)
     customer.name_pinyin = search.pinyin_key(customer.name)
     customer.name_sort = search.sort_key(customer.name)
+    customer.name_fold = search.fold_name(customer.name)
     if dialect(session) == "postgresql":
         await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
                               {"doc": doc, "id": customer.id})

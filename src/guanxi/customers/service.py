@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import String, delete, func, or_, select, type_coerce, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.accounts.models import User
@@ -348,45 +348,19 @@ async def _search(
     return [rows[i] for i in page_ids], next_cursor, len(ranked), capped
 
 
-_NOT_DIGIT_OR_COMMA = re.compile(r"[^0-9,]")
-
-
 async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[Any], bool]:
-    """The visible matches of `q`, best first, and whether the candidate set was capped."""
+    """The visible matches of `q` (rows with `.id`), best first, and whether the candidate set was capped."""
     ids = await repo.search_candidates(session, p, q)
-    if not ids:
+    if not ids or not search.fold_name(q):
         return [], False
-    # ranking only needs text: phones, emails and updated_at stay raw (no JSON or datetime decoding per candidate)
-    light = (await session.execute(
-        select(Customer.id, Customer.name, Customer.name_pinyin, type_coerce(Customer.phones, String).label("phones"),
-               type_coerce(Customer.emails, String).label("emails"), Customer.wechat,
-               type_coerce(Customer.updated_at, String).label("at"))
-        .where(*where, Customer.id.in_(repo.IDS)), {"ids": ids}
-    )).all()
-    digits = q.strip().isdigit()  # phone digits only matter to a numeric query
     # a field the role may not read in full must not answer searches either, one guess at a time
     phones_ok, emails_ok, wechat_ok = (filterable(p, "customers", f) for f in ("phones", "emails", "wechat"))
-    folded = "".join(search.words(q))
-
-    def text(v: Any) -> list[str]:  # SQLite hands JSON over as text, asyncpg already decoded
-        return [v] if isinstance(v, str) else list(v or [])
-
-    def phone_digits(v: Any) -> list[str]:  # phones are kept in display form: "138 0013 8000"
-        if isinstance(v, str):
-            return _NOT_DIGIT_OR_COMMA.sub("", v).split(",")
-        return ["".join(ch for ch in x if ch.isdigit()) for x in v or []]
-
-    def rank(r: Any) -> int:
-        n = search.score(q, r.name, phone_digits(r.phones) if digits else [], text(r.emails), r.name_pinyin)
-        if (n == search.PHONE and not phones_ok) or (n == search.EMAIL and not emails_ok):
-            return 0
-        if n == search.OTHER and not wechat_ok and folded and folded in "".join(search.words(r.wechat or "")):
-            return 0
-        return n
-
-    scored = [(n, r) for r in light if (n := rank(r))]
-    scored.sort(key=lambda t: (t[0], t[1].at, t[1].id), reverse=True)  # best, then most recently updated, newest
-    return [r for _, r in scored], len(ids) >= repo.SEARCH_CAP
+    tier = repo.rank_expr(repo.dialect(session), q.strip().isdigit(), phones_ok, emails_ok, wechat_ok)
+    ranked = (await session.execute(
+        select(Customer.id).where(*where, Customer.id.in_(repo.IDS), tier > 0)
+        .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}
+    )).all()
+    return list(ranked), len(ids) >= repo.SEARCH_CAP
 
 
 # ------------------------------------------------------------------ writes

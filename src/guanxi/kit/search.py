@@ -132,8 +132,12 @@ def query_terms(q: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _folded(q: str) -> str:
-    return "".join(words(q))
+def fold_name(text: str) -> str:
+    """Letters and digits only, NFKC, lower case: what name matching compares (kept as customers.name_fold)."""
+    return "".join(words(text))[:200]
+
+
+_folded = fold_name
 
 
 PHONE, EMAIL, OTHER = 40, 35, 10  # scores of matches that come from neither the name nor its pinyin
