@@ -78,7 +78,7 @@ async def main_async(args: argparse.Namespace) -> int:
         f"CPU {cpu_ms:.1f} ms per request, median {statistics.median(cpus):.1f} (client and server together)"
     )
     if cpu_profile is not None:
-        pstats.Stats(cpu_profile).sort_stats(args.cpu_profile).print_stats(40)
+        pstats.Stats(cpu_profile).sort_stats(args.cpu_profile).print_stats(150)
     elif not args.no_profile:
         print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False))
     return 0

@@ -102,19 +102,28 @@ async def capped_count(session: AsyncSession, model: Any, where: list[ColumnElem
 # ------------------------------------------------------------------ look-ups for a page of rows
 
 
+async def _names(session: AsyncSession, memo_key: str, table: Any, ids: Iterable[int | None]) -> dict[int, str]:
+    """Names by id, remembered for the rest of the unit of work: a page that renders several kinds of
+    records (the timeline) asks for the same people more than once."""
+    memo: dict[int, str] = session.info.setdefault(memo_key, {})
+    wanted = {i for i in ids if i is not None}
+    missing = sorted(wanted - memo.keys())
+    if missing:
+        memo.update((k, v) for k, v in (await session.execute(
+            select(table.id, table.name).where(table.id.in_(missing)))).all())
+    return {i: memo[i] for i in wanted if i in memo}
+
+
 async def user_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    return {k: v for k, v in (await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all()}
+    return await _names(session, "user_names", User, ids)
 
 
 async def customer_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(wanted)))
-    return {k: v for k, v in rows.all()}
+    return await _names(session, "customer_names", Customer, ids)
+
+
+def know_customer_name(session: AsyncSession, customer_id: int, name: str) -> None:
+    session.info.setdefault("customer_names", {})[customer_id] = name
 
 
 async def contact_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:

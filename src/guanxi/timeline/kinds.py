@@ -117,9 +117,9 @@ register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted
 
 
 async def _load_interactions(session: AsyncSession, p: Principal, customer_id: int, ids: list[int]) -> dict[int, Any]:
-    rows = list(await session.scalars(select(Interaction).where(
+    rows: Any = (await session.execute(select(*Interaction.__table__.c).where(
         Interaction.id.in_(ids), Interaction.customer_id == customer_id, Interaction.workspace_id == p.workspace_id,
-        Interaction.deleted_at.is_(None))))
+        Interaction.deleted_at.is_(None)))).all()  # plain rows: read-only, no identity map
     return {i.id: i for i in await activities.interactions_out(session, p, rows)}
 
 

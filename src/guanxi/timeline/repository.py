@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from guanxi.accounts.models import User
+from guanxi.activities import repository as activities_repo
 from guanxi.audit.models import DomainEvent
 
 
 async def page(session: AsyncSession, where: list[ColumnElement[bool]], *, before_id: int | None,
-               since: datetime | None, until: datetime | None, limit: int) -> list[DomainEvent]:
-    q = select(DomainEvent).where(*where)
+               since: datetime | None, until: datetime | None, limit: int) -> list[Any]:
+    """Plain rows with DomainEvent's attributes: a page is read, never changed, so no ORM identity map."""
+    q = select(*DomainEvent.__table__.c).where(*where)
     if before_id is not None:
         q = q.where(DomainEvent.id < before_id)
     if since is not None:
         q = q.where(DomainEvent.at >= since)
     if until is not None:
         q = q.where(DomainEvent.at <= until)
-    return list(await session.scalars(q.order_by(DomainEvent.id.desc()).limit(limit + 1)))
+    return list((await session.execute(q.order_by(DomainEvent.id.desc()).limit(limit + 1))).all())
 
 
 async def user_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {k: v for k, v in (await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all()}
+    return await activities_repo.user_names(session, ids)

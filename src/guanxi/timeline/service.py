@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from guanxi.activities.repository import know_customer_name
 from guanxi.audit.models import DomainEvent
 from guanxi.authz.core import Principal
 from guanxi.customers import repository as customers_repo
@@ -54,6 +55,7 @@ async def timeline(
     if kinds:
         where.append(registry.kinds_filter(kinds, dialect))
     n = clamp_limit(limit)
+    know_customer_name(session, c.id, c.name)
     rows = await repo.page(session, where, before_id=before, since=as_utc(since), until=as_utc(until), limit=n)
     nxt = encode_cursor([rows[n - 1].id]) if len(rows) > n else None
     return await render(session, p, c, rows[:n]), nxt
