@@ -52,6 +52,9 @@ class Customer(BusinessMixin, Base):
         Index("ix_customers_ws_name", "workspace_id", "name", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_name_sort", "workspace_id", "name_sort", "id", sqlite_where=LIVE,
               postgresql_where=LIVE),
+        # a stage's customers by name (a common saved view): without it the walk in name order skips the others
+        Index("ix_customers_ws_stage_name", "workspace_id", "stage", "name_sort", "id", sqlite_where=LIVE,
+              postgresql_where=LIVE),
         Index("ix_customers_ws_stage", "workspace_id", "stage", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_grade", "workspace_id", "grade", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_customers_ws_city", "workspace_id", "city", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),

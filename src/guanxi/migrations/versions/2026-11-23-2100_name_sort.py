@@ -32,11 +32,14 @@ def upgrade() -> None:
         after = batch[-1][0]
     op.create_index('ix_customers_ws_name_sort', 'customers', ['workspace_id', 'name_sort', 'id'],
                     sqlite_where=LIVE, postgresql_where=LIVE)
+    op.create_index('ix_customers_ws_stage_name', 'customers', ['workspace_id', 'stage', 'name_sort', 'id'],
+                    sqlite_where=LIVE, postgresql_where=LIVE)
     if after:  # a new index on an analyzed database needs statistics (see 0002)
         conn.execute(sa.text("ANALYZE customers"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_customers_ws_stage_name', table_name='customers')
     op.drop_index('ix_customers_ws_name_sort', table_name='customers')
     with op.batch_alter_table('customers') as batch_op:
         batch_op.drop_column('name_sort')
