@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -52,6 +52,34 @@ class XlsxWriter:
             f.seek(0)
             while block := f.read(CHUNK):
                 yield block
+
+
+async def encode(fmt: str, sheet: str, header: Sequence[Any], pages: AsyncIterator[list[list[Any]]],
+                 on_page: Callable[[int], Awaitable[None]] | None = None) -> AsyncIterator[bytes]:
+    """The one writer of every export: a header and pages of rows as CSV (BOM, CRLF) or .xlsx bytes.
+
+    `on_page(rows_so_far)` runs after each page (a job's progress); CSV bytes leave page by page, an .xlsx
+    book only once it is complete.
+    """
+    done = 0
+    if fmt == "csv":
+        yield (BOM + csv_chunk([header])).encode("utf-8")
+        async for page in pages:
+            yield csv_chunk(page).encode("utf-8")
+            done += len(page)
+            if on_page is not None:
+                await on_page(done)
+        return
+    book = XlsxWriter(sheet)
+    book.append(header)
+    async for page in pages:
+        for row in page:
+            book.append(row)
+        done += len(page)
+        if on_page is not None:
+            await on_page(done)
+    async for chunk in book.chunks():
+        yield chunk
 
 
 # ------------------------------------------------------------------ vCard 3.0 (RFC 2426)
