@@ -5,14 +5,14 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from guanxi.activities.files import content_disposition
 from guanxi.audit.schemas import AuditEntryOut, AuditPage
 from guanxi.authz.core import Principal
 from guanxi.authz.deps import CurrentUser
-from guanxi.customers import export, service
+from guanxi.customers import export, service, vcard
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.exports import service as exports
@@ -172,8 +172,8 @@ async def restore_customer(customer_id: PathId, response: Response, session: DbS
 
 
 @router.delete("/customers/{customer_id}/purge", status_code=204)
-async def purge_customer(customer_id: PathId, session: DbSession, p: CurrentUser) -> Response:
-    await service.purge_customer(session, p, customer_id)
+async def purge_customer(customer_id: PathId, request: Request, session: DbSession, p: CurrentUser) -> Response:
+    await service.purge_customer(session, p, customer_id, attachments_root=request.app.state.settings.attachments_dir)
     return Response(status_code=204)
 
 
@@ -202,6 +202,19 @@ async def export_contacts_vcard(customer_id: PathId, request: Request, session: 
     await _audit_export(request, p, customer_id, name, "vcard", n)
     return Response(text.encode("utf-8"), media_type="text/vcard; charset=utf-8",
                     headers={"Content-Disposition": content_disposition(f"{name}.vcf"), "Cache-Control": "no-store"})
+
+
+@router.post("/customers/{customer_id}/contacts/vcard", response_model=s.VcardImportResult,
+             responses={413: PROBLEM_RESPONSES[400] | {"description": "The file is too large"}})
+async def import_contacts_vcard(
+    customer_id: PathId,
+    session: DbSession,
+    p: CurrentUser,
+    file: Annotated[UploadFile, File(description=".vcf, vCard 2.1, 3.0 or 4.0, one or more cards, at most 1 MB")],
+) -> s.VcardImportResult:
+    """Contacts from a phone's address book; the same phone or email as an existing contact updates it, never twice."""
+    data = await file.read(vcard.MAX_BYTES + 1)
+    return await vcard.import_vcard(session, p, customer_id, data)
 
 
 @router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)
