@@ -13,7 +13,14 @@ from sqlalchemy import select
 from guanxi.accounts.models import Role
 from guanxi.kit.models import utcnow
 from tests.exports.conftest import changes, exports_audited, read_csv
-from tests.fixtures.factories import call, make_contact, make_customer, make_interaction, make_task, make_world
+from tests.fixtures.factories import (
+    call,
+    make_contact,
+    make_customer,
+    make_interaction,
+    make_task,
+    make_world,
+)
 from tests.jobs.conftest import consuming, until
 
 pytestmark = pytest.mark.anyio

@@ -498,7 +498,7 @@ async def purge_customer(session: AsyncSession, p: Principal, customer_id: int, 
 
     async def drop(name: str, stmt: Any) -> None:
         res = await session.execute(stmt.execution_options(synchronize_session=False))
-        removed[name] = int(res.rowcount or 0)
+        removed[name] = int(res.rowcount or 0)  # type: ignore[attr-defined]
 
     await drop("notifications", delete(Notification).where(Notification.workspace_id == ws, or_(
         (Notification.record_type == "customer") & (Notification.record_id == c.id),

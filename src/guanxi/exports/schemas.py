@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,9 +20,10 @@ class ExportCreate(BaseModel):
     list: ListKey
     format: Format = "csv"
     q: str | None = Field(default=None, max_length=100, description="customers: the list's search")
-    filter: list[str] = Field(default_factory=list, max_length=50, description="customers: field:op:value filters")
+    filter: builtins.list[str] = Field(default_factory=builtins.list, max_length=50,
+                                       description="customers: field:op:value filters")
     sort: str | None = Field(default=None, max_length=60)
-    columns: list[str] | None = Field(default=None, max_length=200, description="column keys; all when empty")
+    columns: builtins.list[str] | None = Field(default=None, max_length=200, description="column keys; all when empty")
     params: dict[str, Any] = Field(
         default_factory=dict, description="the list endpoint's own query parameters: customer_id (contacts, "
         "interactions, tasks), user_id, channel, occurred_from, occurred_to (interactions), assignee_id, status, "

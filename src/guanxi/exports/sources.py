@@ -6,6 +6,7 @@ pages of formatted cells; `guanxi.kit.export.encode` turns them into CSV or .xls
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,9 +44,9 @@ class Spec:
 
     list: str
     q: str | None = None
-    filter: list[str] = field(default_factory=list)
+    filter: builtins.list[str] = field(default_factory=builtins.list)
     sort: str | None = None
-    columns: list[str] | None = None
+    columns: builtins.list[str] | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
     def plain(self) -> dict[str, Any]:
