@@ -54,8 +54,8 @@ from guanxi.activities.models import Attachment, Interaction, InteractionChannel
 from guanxi.app import create_app
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
-from guanxi.exports.models import ExportJob
 from guanxi.db import Database
+from guanxi.exports.models import ExportJob
 from guanxi.kit.models import utcnow
 from guanxi.notifications.models import Notification
 from tests.fixtures.factories import (
