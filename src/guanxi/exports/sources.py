@@ -111,6 +111,8 @@ class Source:
     # ---------------------------------------------------------------- reading
 
     async def count(self, session: AsyncSession, cap: int) -> tuple[int, bool]:
+        """Rows up to `cap`; every caller counts right after `open`, so this is also where the list itself
+        refuses a bad q, filter or sort (400) before anything is queued or sent."""
         raise NotImplementedError
 
     def walk(self, session: AsyncSession) -> AsyncIterator[list[list[Any]]]:
@@ -167,9 +169,6 @@ class CustomerSource(Source):
         defs = await customer_repo.custom_defs(session, self.p.workspace_id)
         sources = {ch.key: ch.label for ch in await customers.list_channels(session, self.p)}
         self.ex = customer_export.CustomerExport(self.p, self.en, list(defs), sources)
-        # the list itself checks q, filters and sort (400 on a bad one) before anything is queued or sent
-        await customers.list_customers(session, self.p, q=self.spec.q, filters=self.spec.filter, sort=self.spec.sort,
-                                       limit=1, cursor=None, deleted=False)
         return ([Column(f, customers.FIELD_LABELS[f]) for f in self.ex.fields]
                 + [Column(f"custom.{d.key}", (d.label, d.label_en or d.label)) for d in defs])
 
