@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { api, unwrap } from '@/api/client'
+import { api, ApiError, unwrap } from '@/api/client'
 import type { ExportCreate, ExportJob, ExportLimits } from '@/api/types'
 import { filenameFrom, saveBlob } from '@/utils/download'
 
@@ -74,8 +74,17 @@ export const useExportsStore = defineStore('exports', () => {
   /** Any list: a direct download when small, else a job. */
   async function run(req: ExportRequest, format: ExportFormat, total: number | null | undefined, capped: boolean) {
     const body = { ...req, format } as ExportCreate
-    if (await needsJob(total, capped)) await startJob(body)
-    else await direct(body)
+    if (await needsJob(total, capped)) {
+      await startJob(body)
+      return
+    }
+    try {
+      await direct(body)
+    } catch (e) {
+      // a list whose size was not known beforehand turned out too big to download at once
+      if (e instanceof ApiError && e.code === 'export_too_large') await startJob(body)
+      else throw e
+    }
   }
 
   function close() {
