@@ -189,3 +189,14 @@ async def test_every_list_runs_as_a_job(client, db, app, list_key, header):
     assert rows[0][0] == header and (len(rows) >= 2 or list_key == "audit")  # factories write no audit rows
     [entry] = await exports_audited(db, w.workspace_id)
     assert changes(entry)["list"] == list_key and changes(entry)["export_job"] == export_id
+
+
+async def test_xlsx_survives_control_characters_and_keeps_error_like_text_as_text(client, db):
+    w = await make_world(db)
+    await make_customer(db, w, "sales", name="控制\x0b字符\x01公司", industry="#N/A", notes="第一行\x0c第二行")
+    r = await direct(client, w, "admin", {"list": "customers", "format": "xlsx", "columns": ["name", "industry", "notes"]})
+    assert r.status_code == 200, r.text
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1] == ("控制字符公司", "#N/A", "第一行第二行")
+    assert all(cell.data_type == "s" for row in sheet.iter_rows(min_row=2) for cell in row)

@@ -10,6 +10,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -41,7 +42,8 @@ class XlsxWriter:
     def append(self, row: Sequence[Any]) -> None:
         cells = []
         for v in row:
-            cell = WriteOnlyCell(self.sheet, value=neutralize(v))
+            # control characters XML cannot hold would stop the whole book: they are dropped from the cell
+            cell = WriteOnlyCell(self.sheet, value=ILLEGAL_CHARACTERS_RE.sub("", neutralize(v)))
             cell.data_type = "s"  # always text: openpyxl would otherwise read "=..." as a formula
             cells.append(cell)
         self.sheet.append(cells)
