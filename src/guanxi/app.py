@@ -20,6 +20,7 @@ from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
+from guanxi.exports.endpoints import router as exports_router
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(timeline_router)
     app.include_router(notifications_router)
     app.include_router(jobs_router)
+    app.include_router(exports_router)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(rest: str) -> JSONResponse:

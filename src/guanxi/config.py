@@ -43,6 +43,12 @@ class Settings(BaseSettings):
                                       description="a job claimed this long ago by a process that died runs again")
     reminder_interval_seconds: float = Field(default=20.0, ge=1, le=3600)
 
+    # exports: bigger lists are written by a background job into data_dir/exports, kept this many days
+    export_keep_days: float = Field(default=7, gt=0, le=365, description="days an export job's file is kept")
+    export_job_threshold: int = Field(default=10_000, ge=1, le=100_000,
+                                      description="the UI exports lists longer than this as a background job")
+    export_sweep_seconds: float = Field(default=3600.0, ge=1, le=86400, description="how often expired files go")
+
     # outgoing mail; email notifications are off while smtp_host is empty
     smtp_host: str = ""
     smtp_port: int = Field(default=0, ge=0, le=65535, description="0: 465 with SSL, 587 with STARTTLS, else 25")
@@ -123,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
 
 
 def load_settings() -> Settings:

@@ -4,6 +4,7 @@ from guanxi.accounts.models import ApiKey, AuthSession, LoginThrottle, Role, Tea
 from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
+from guanxi.exports.models import ExportJob
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -19,6 +20,7 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "DomainEvent",
+    "ExportJob",
     "IdempotencyRecord",
     "Interaction",
     "InteractionChannel",

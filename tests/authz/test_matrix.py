@@ -55,6 +55,7 @@ from guanxi.app import create_app
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
 from guanxi.db import Database
+from guanxi.exports.models import ExportJob
 from guanxi.kit.models import utcnow
 from guanxi.notifications.models import Notification
 from tests.fixtures.factories import (
@@ -172,6 +173,36 @@ GRIDS: dict[str, str] = {
         service    403  403       403      403         403       403
         marketing  200  200       200      200         404       404
         readonly   403  403       403      403         403       403
+    """,
+    # importing a phone's contacts needs `import` and `edit` (service may edit, but not import files)
+    "POST /api/v1/customers/{customer_id}/contacts/vcard": """
+                   own  teammate  subteam  other_team  other_ws  deleted
+        admin      200  200       200      200         404       404
+        manager    200  200       200      404         404       404
+        sales      200  404       404      404         404       404
+        service    403  403       403      403         403       403
+        marketing  403  403       403      403         403       403
+        readonly   403  403       403      403         403       403
+    """,
+    # ------------------------------------------------------------------ export jobs: one's own only
+    "GET /api/v1/exports/{export_id}": """
+                   own  other_user  other_ws
+        admin      200  404         404
+        manager    200  404         404
+        sales      200  404         404
+        service    200  404         404
+        marketing  200  404         404
+        readonly   200  404         404
+    """,
+    # the file also needs the export right still (the built-in roles without it never made one: a role changed)
+    "GET /api/v1/exports/{export_id}/download": """
+                   own  other_user  other_ws
+        admin      200  404         404
+        manager    200  404         404
+        sales      403  404         404
+        service    403  404         404
+        marketing  200  404         404
+        readonly   403  404         404
     """,
     "POST /api/v1/customers/{customer_id}/contacts": """
                    own  teammate  subteam  other_team  other_ws  deleted
@@ -627,6 +658,10 @@ SIMPLE = """
     GET    /api/v1/notifications/unread-count  200  200   200    200      200        200
     POST   /api/v1/notifications/read-all      200  200   200    200      200        200
     GET    /api/v1/jobs/status            200    403      403    403      403        403
+    GET    /api/v1/exports/limits         200    200      200    200      200        200
+    GET    /api/v1/exports                200    200      200    200      200        200
+    POST   /api/v1/exports                202    202      403    403      202        403
+    POST   /api/v1/exports/direct         200    200      403    403      200        403
 """
 
 # cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
@@ -726,6 +761,7 @@ class Env:
     w2: World
     roles: dict[int, dict[str, int]]  # workspace id → role key → role id
     data_dir: Path
+    exports_of: dict[int, set[int]] = field(default_factory=dict)  # user id → their export jobs
 
 
 @pytest.fixture(scope="module")
@@ -1116,6 +1152,82 @@ HANDLERS["GET /api/v1/jobs/status"] = _plain_read(
 HANDLERS["GET /api/v1/custom-fields"] = _plain_read("/api/v1/custom-fields")
 HANDLERS["GET /api/v1/source-channels"] = _plain_read("/api/v1/source-channels")
 HANDLERS["GET /api/v1/me"] = _plain_read("/api/v1/me", _is_me)
+
+
+HANDLERS["GET /api/v1/exports/limits"] = _plain_read("/api/v1/exports/limits")
+HANDLERS["GET /api/v1/exports"] = _plain_read(
+    "/api/v1/exports", lambda e, r, b: all(j["id"] in e.exports_of.get(e.w1.users[r].id, ()) for j in b))
+
+
+@handles("POST /api/v1/exports")
+async def h_start_export(env: Env, role: str, target: str) -> Prep:
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        async with env.db.session() as s:
+            j = await s.get(ExportJob, r.json()["id"])
+        assert j is not None and j.user_id == env.w1.users[role].id and j.status == "queued"
+        env.exports_of.setdefault(j.user_id, set()).add(j.id)
+
+    return Prep("POST", "/api/v1/exports", role, json={"list": "customers", "filter": ["city:eq:不存在"]}, done=done)
+
+
+@handles("POST /api/v1/exports/direct")
+async def h_export_direct(env: Env, role: str, target: str) -> Prep:
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.content.startswith("\ufeff".encode()) and b"\r\n" in r.content
+
+    return Prep("POST", "/api/v1/exports/direct", role, json={"list": "customers", "filter": ["city:eq:不存在"]},
+                done=done)
+
+
+async def _export_job(env: Env, role: str, target: str) -> ExportJob:
+    """A finished export of the caller (own), of a colleague (other_user) or of another workspace, with its file."""
+    world, who = (env.w2, role) if target == "other_ws" else (env.w1, "admin" if role != "admin" else "manager")
+    if target == "own":
+        world, who = env.w1, role
+    rel = f"{world.workspace_id}/{uid()}.csv"
+    path = env.data_dir / "exports" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("\ufeff客户名称\r\n".encode())
+    now = utcnow()
+    j = ExportJob(workspace_id=world.workspace_id, user_id=world.users[who].id, list="customers", format="csv",
+                  spec={}, language="zh-CN", status="done", processed=0, total=0, total_capped=False,
+                  filename="客户_矩阵.csv", storage_path=rel, size=path.stat().st_size, attempts=1, created_at=now,
+                  updated_at=now, finished_at=now, expires_at=now + timedelta(days=7))
+    await add(env, j)
+    env.exports_of.setdefault(j.user_id, set()).add(j.id)
+    return j
+
+
+@handles("GET /api/v1/exports/{export_id}")
+async def h_get_export(env: Env, role: str, target: str) -> Prep:
+    j = await _export_job(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["id"] == j.id and r.json()["download_url"] == f"/api/v1/exports/{j.id}/download"
+
+    return Prep("GET", f"/api/v1/exports/{j.id}", role, done=done)
+
+
+@handles("GET /api/v1/exports/{export_id}/download")
+async def h_download_export(env: Env, role: str, target: str) -> Prep:
+    j = await _export_job(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.content == "\ufeff客户名称\r\n".encode()
+
+    return Prep("GET", f"/api/v1/exports/{j.id}/download", role, done=done)
+
+
+@handles("POST /api/v1/customers/{customer_id}/contacts/vcard")
+async def h_import_vcard(env: Env, role: str, target: str) -> Prep:
+    t = await target_customer(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["created"] == 1 and len(after["contacts"]) == len(before["contacts"]) + 1
+
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:矩阵联系人\r\nTEL:13700001111\r\nEND:VCARD\r\n".encode()
+    return Prep("POST", f"/api/v1/customers/{t.customer.id}/contacts/vcard", role,
+                files={"file": ("c.vcf", card, "text/vcard")}, state=customer_state(env, t), done=done)
 
 
 def _created(url: str, body: Callable[[Env, int], dict[str, Any]], lookup: Callable[[Env, int], Any]) -> Handler:

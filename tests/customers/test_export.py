@@ -103,9 +103,9 @@ async def test_export_walks_every_page(client, db, monkeypatch):
 
 
 async def test_too_many_rows_is_a_clear_problem(client, db, monkeypatch):
-    from guanxi.customers import export
+    from guanxi.exports import service as exports
 
-    monkeypatch.setattr(export, "EXPORT_CAP", 2)
+    monkeypatch.setattr(exports, "DIRECT_MAX_ROWS", 2)
     w = await make_world(db)
     for _ in range(3):
         await make_customer(db, w, "sales", city="南通")

@@ -82,19 +82,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`guanxi serve` on a fresh SQLite database with the demo company and 120 customers."""
+@contextlib.contextmanager
+def serving(tmp: Path, **extra_env: str) -> Iterator[str]:
+    """`guanxi serve` on a fresh SQLite database in `tmp` with the demo company and 120 customers."""
     if not UI_INDEX.exists():
         missing(f"the web UI is not built ({UI_INDEX} missing): run `npm --prefix frontend run build`")
-    tmp = tmp_path_factory.mktemp("guanxi-e2e")
     port = _free_port()
     env = {
         **os.environ,
         "GUANXI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/guanxi.db",
+        "GUANXI_DATA_DIR": str(tmp / "var"),
         "GUANXI_SECRET_KEY": "test",
         "GUANXI_PORT": str(port),
         "GUANXI_REMINDER_INTERVAL_SECONDS": "1",  # reminders due now arrive within a second or two
+        **extra_env,
     }
     env.pop("GUANXI_HOST", None)
 
@@ -148,6 +149,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(tmp_path_factory.mktemp("guanxi-e2e")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,9 @@ export type TimelineQuery = NonNullable<paths['/api/v1/customers/{customer_id}/t
 export type RoleScope = NonNullable<S['RoleWrite']['scope']>
 /** Record ids are integers. */
 export type Id = Customer['id']
+
+export type ExportJob = S['ExportJob']
+export type ExportCreate = S['ExportCreate']
+export type ExportLimits = S['ExportLimits']
+export type ExportList = S['ExportCreate']['list']
+export type VcardImportResult = S['VcardImportResult']

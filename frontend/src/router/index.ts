@@ -38,6 +38,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'settings/source-channels', name: 'settings-source-channels', component: () => import('@/modules/settings/SourceChannelsPage.vue'), meta: { admin: true } },
       { path: 'settings/interaction-channels', name: 'settings-interaction-channels', component: () => import('@/modules/settings/InteractionChannelsPage.vue'), meta: { admin: true } },
       { path: 'settings/audit', name: 'settings-audit', component: () => import('@/modules/settings/AuditPage.vue'), meta: { admin: true } },
+      { path: 'exports', name: 'exports', component: () => import('@/modules/exports/ExportsPage.vue') },
       { path: 'api-keys', name: 'api-keys', component: () => import('@/modules/profile/ApiKeysPage.vue') },
       { path: 'profile', name: 'profile', component: () => import('@/modules/profile/ProfilePage.vue') },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/components/NotFoundPage.vue') },

@@ -93,10 +93,12 @@ async def id_page(session: AsyncSession, q: Select[Any], model: Any, *, limit: i
     return rows[:limit], nxt
 
 
-async def capped_count(session: AsyncSession, model: Any, where: list[ColumnElement[bool]]) -> tuple[int, bool]:
-    sub = select(literal_column("1")).select_from(model).where(*where).limit(COUNT_CAP + 1).subquery()
+async def capped_count(session: AsyncSession, model: Any, where: list[ColumnElement[bool]],
+                       cap: int | None = None) -> tuple[int, bool]:
+    cap = cap or COUNT_CAP
+    sub = select(literal_column("1")).select_from(model).where(*where).limit(cap + 1).subquery()
     n = await session.scalar(select(func.count()).select_from(sub)) or 0
-    return min(n, COUNT_CAP), n > COUNT_CAP
+    return min(n, cap), n > cap
 
 
 # ------------------------------------------------------------------ look-ups for a page of rows

@@ -262,7 +262,9 @@ async def get_interaction(session: AsyncSession, p: Principal, interaction_id: i
 async def list_interactions(
     session: AsyncSession, p: Principal, *, customer_id: int | None, user_id: int | None, channel: str | None,
     occurred_from: datetime | None, occurred_to: datetime | None, deleted: bool, limit: int | None, cursor: str | None,
+    page_size: int | None = None, count_cap: int | None = None,
 ) -> tuple[list[Interaction], str | None, int, bool]:
+    """`page_size` and `count_cap` let an export walk in bigger pages and count further than the API list."""
     p.require("activities", "delete" if deleted else "view")
     where = [interaction_scope(p), _bin(Interaction, deleted)]
     if customer_id is not None:
@@ -275,12 +277,12 @@ async def list_interactions(
         where.append(Interaction.occurred_at >= occurred_from)
     if occurred_to is not None:
         where.append(Interaction.occurred_at <= occurred_to)
-    n = clamp_limit(limit)
+    n = page_size or clamp_limit(limit)
     rows, nxt = await repo.time_page(session, select(Interaction).where(*where), Interaction, "occurred_at",
                                      desc=True, limit=n, cursor=cursor)
     if cursor is None and nxt is None:
         return rows, nxt, len(rows), False
-    total, capped = await repo.capped_count(session, Interaction, where)
+    total, capped = await repo.capped_count(session, Interaction, where, count_cap)
     return rows, nxt, total, capped
 
 
@@ -600,8 +602,9 @@ def bucket_clause(bucket: str, tz: str, now: datetime) -> list[ColumnElement[boo
 async def list_tasks(
     session: AsyncSession, p: Principal, *, assignee_id: int | None, customer_id: int | None, status: str | None,
     due_from: datetime | None, due_to: datetime | None, bucket: str | None, mine: bool, deleted: bool,
-    sort: str, limit: int | None, cursor: str | None,
+    sort: str, limit: int | None, cursor: str | None, page_size: int | None = None, count_cap: int | None = None,
 ) -> tuple[list[Task], str | None, int, bool]:
+    """`page_size` and `count_cap` let an export walk in bigger pages and count further than the API list."""
     p.require("tasks", "delete" if deleted else "view")
     where = [task_scope(p), _bin(Task, deleted)]
     if mine:
@@ -618,12 +621,12 @@ async def list_tasks(
         where.append(Task.due_at <= due_to)
     if bucket:
         where += bucket_clause(bucket, p.timezone, utcnow())
-    n = clamp_limit(limit)
+    n = page_size or clamp_limit(limit)
     rows, nxt = await repo.time_page(session, select(Task).where(*where), Task, "due_at", desc=sort.startswith("-"),
                                      limit=n, cursor=cursor)
     if cursor is None and nxt is None:
         return rows, nxt, len(rows), False
-    total, capped = await repo.capped_count(session, Task, where)
+    total, capped = await repo.capped_count(session, Task, where, count_cap)
     return rows, nxt, total, capped
 
 

@@ -20,7 +20,7 @@ MODULE_ACTIONS: dict[str, tuple[str, ...]] = {
     "custom_fields": ("view", "create", "edit", "delete"),
     "audit": ("view", "export"),
     "activities": ("view", "create", "edit", "delete", "export"),
-    "tasks": ("view", "create", "edit", "delete"),
+    "tasks": ("view", "create", "edit", "delete", "export"),
 }
 MODULE_LABELS = {
     "customers": ("客户", "Customers"),

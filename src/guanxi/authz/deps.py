@@ -98,3 +98,31 @@ async def _principal(request: Request, session: DbSession, row: Any, *,
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+_BY_USER = (
+    select(*_WHO)
+    .join(Role, Role.id == User.role_id)
+    .join(Workspace, Workspace.id == User.workspace_id)
+    .outerjoin(Team, Team.id == User.team_id)
+    .where(User.id == bindparam("uid"))
+)
+
+
+async def principal_of_user(session: DbSession, user_id: int, *, ip: str | None = None) -> Principal | None:
+    """A user's principal as their role is now, for work done on their behalf later (an export job, the CLI);
+    None when the user is gone or disabled."""
+    row = (await session.execute(_BY_USER, {"uid": user_id})).first()
+    if row is None or not row.active:
+        return None
+    team_ids: frozenset[int] = frozenset()
+    if row.scope == "team" and row.team_id is not None:
+        from guanxi.accounts.service import subteam_ids
+
+        team_ids = await subteam_ids(session, row.workspace_id, row.team_id, row.path or "/")
+    return Principal(
+        user_id=row.user_id, workspace_id=row.workspace_id, name=row.name, role_key=row.role_key, scope=row.scope,
+        permissions=row.permissions, field_rules=row.field_rules, team_id=row.team_id, team_ids=team_ids,
+        language=row.language, ip=ip, timezone=row.timezone or DEFAULT_TZ,
+        workspace_timezone=str((row.ws_settings or {}).get("timezone") or DEFAULT_TZ),
+    )

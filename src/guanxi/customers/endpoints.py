@@ -5,16 +5,18 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from guanxi.activities.files import content_disposition
 from guanxi.audit.schemas import AuditEntryOut, AuditPage
 from guanxi.authz.core import Principal
 from guanxi.authz.deps import CurrentUser
-from guanxi.customers import export, service
+from guanxi.customers import export, service, vcard
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
+from guanxi.exports import service as exports
+from guanxi.exports.sources import Spec
 from guanxi.kit.deps import DbSession
 from guanxi.kit.errors import PROBLEM_RESPONSES
 from guanxi.kit.i18n import current_language
@@ -78,24 +80,26 @@ async def export_customers(
     filter: Annotated[list[str], Query(max_length=500)] = [],  # noqa: B006
     sort: str | None = Query(default=None, max_length=60),
 ) -> StreamingResponse:
-    """Every customer of the list with these q/filter/sort, as CSV (UTF-8 with BOM) or .xlsx; at most 100,000 rows."""
+    """Every customer of the list with these q/filter/sort, as CSV (UTF-8 with BOM) or .xlsx; at most 100,000 rows.
+
+    The same as `POST /exports/direct` with list "customers"; bigger lists are an export job (`POST /exports`).
+    """
     en = current_language.get() == "en"
-    total, ex = await export.prepare(session, p, fmt=format, q=q, filters=filter, sort=sort, en=en)
-    await _audit_export(request, p, None, "客户导出" if not en else "Customer export", format, total,
-                        {"q": q, "filter": filter, "sort": sort})
+    spec = Spec(list="customers", q=q, filter=list(filter), sort=sort)
+    src, total = await exports.prepare_direct(session, p, spec, format, en=en)
     db = request.app.state.db
-    args: dict[str, Any] = {"q": q, "filters": filter, "sort": sort}
+    async with db.writers.hold() if db.kind == "sqlite" else nullcontext(), db.session() as own:
+        exports.record(own, p, src, format, total)  # its own unit of work: a GET session does not write on SQLite
 
     async def body() -> Any:
         # the request's session is closed once the route returns: the stream reads in a unit of work of its own
         async with db.session() as own:
-            stream = export.csv_stream if format == "csv" else export.xlsx_stream
-            async for chunk in stream(own, p, ex, **args):
+            async for chunk in exports.stream(own, src, format):
                 yield chunk
 
-    name = f"{'Customers' if en else '客户'}_{utcnow().astimezone(ex.tz).date().isoformat()}.{format}"
-    return StreamingResponse(body(), media_type=_MEDIA[format],
-                             headers={"Content-Disposition": content_disposition(name), "Cache-Control": "no-store"})
+    return StreamingResponse(body(), media_type=exports.MEDIA[format],
+                             headers={"Content-Disposition": content_disposition(exports.file_name(src, format, utcnow())),
+                                      "Cache-Control": "no-store"})
 
 
 @router.get("/customers/meta", response_model=s.CustomerMeta)
@@ -168,8 +172,8 @@ async def restore_customer(customer_id: PathId, response: Response, session: DbS
 
 
 @router.delete("/customers/{customer_id}/purge", status_code=204)
-async def purge_customer(customer_id: PathId, session: DbSession, p: CurrentUser) -> Response:
-    await service.purge_customer(session, p, customer_id)
+async def purge_customer(customer_id: PathId, request: Request, session: DbSession, p: CurrentUser) -> Response:
+    await service.purge_customer(session, p, customer_id, attachments_root=request.app.state.settings.attachments_dir)
     return Response(status_code=204)
 
 
@@ -198,6 +202,19 @@ async def export_contacts_vcard(customer_id: PathId, request: Request, session: 
     await _audit_export(request, p, customer_id, name, "vcard", n)
     return Response(text.encode("utf-8"), media_type="text/vcard; charset=utf-8",
                     headers={"Content-Disposition": content_disposition(f"{name}.vcf"), "Cache-Control": "no-store"})
+
+
+@router.post("/customers/{customer_id}/contacts/vcard", response_model=s.VcardImportResult,
+             responses={413: PROBLEM_RESPONSES[400] | {"description": "The file is too large"}})
+async def import_contacts_vcard(
+    customer_id: PathId,
+    session: DbSession,
+    p: CurrentUser,
+    file: Annotated[UploadFile, File(description=".vcf, vCard 2.1, 3.0 or 4.0, one or more cards, at most 1 MB")],
+) -> s.VcardImportResult:
+    """Contacts from a phone's address book; the same phone or email as an existing contact updates it, never twice."""
+    data = await file.read(vcard.MAX_BYTES + 1)
+    return await vcard.import_vcard(session, p, customer_id, data)
 
 
 @router.post("/customers/{customer_id}/contacts", status_code=201, response_model=s.Contact)

@@ -15,12 +15,9 @@ from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.customers import service
 from guanxi.customers.models import CustomFieldDef
-from guanxi.kit.errors import FieldError, Problem
-from guanxi.kit.export import XlsxWriter, csv_chunk, vcard
+from guanxi.kit.export import vcard
 
-EXPORT_CAP = 100_000  # rows per export; bigger exports are a background job (docs/api-contract.md)
 PAGE = 1_000
-FORMATS = ("csv", "xlsx")
 _STANDARD = ("name", "kind", "industry", "size", "province", "city", "district", "address", "phones", "emails",
              "wechat", "website", "source", "stage", "grade", "tags", "owner_id", "team_id", "birthday", "notes",
              "last_contacted_at", "created_at", "updated_at")
@@ -92,22 +89,6 @@ class CustomerExport:
                 for c in customers]
 
 
-async def prepare(
-    session: AsyncSession, p: Principal, *, fmt: str, q: str | None, filters: list[str], sort: str | None, en: bool
-) -> tuple[int, CustomerExport]:
-    """Check the permission, format and filters and count the rows, all before the first byte is sent."""
-    p.require("customers", "export")
-    if fmt not in FORMATS:
-        raise Problem(422, "validation_failed", errors=[FieldError("format", "invalid_option")])
-    _, _, total, capped = await service.list_customers(
-        session, p, q=q, filters=filters, sort=sort, limit=1, cursor=None, deleted=False, count_cap=EXPORT_CAP)
-    if capped:
-        raise Problem(422, "export_too_large", errors=[FieldError("filter", "export_too_large")], limit=EXPORT_CAP)
-    defs = await repo.custom_defs(session, p.workspace_id)
-    sources = {ch.key: ch.label for ch in await service.list_channels(session, p)}
-    return total, CustomerExport(p, en, list(defs), sources)
-
-
 async def walk(
     session: AsyncSession, p: Principal, ex: CustomerExport, *, q: str | None, filters: list[str], sort: str | None
 ) -> AsyncIterator[list[list[Any]]]:
@@ -115,27 +96,10 @@ async def walk(
     cursor: str | None = None
     while True:
         rows, cursor, _, _ = await service.list_customers(
-            session, p, q=q, filters=filters, sort=sort, limit=PAGE, cursor=cursor, deleted=False,
-            count_cap=EXPORT_CAP, page_size=PAGE)
+            session, p, q=q, filters=filters, sort=sort, limit=PAGE, cursor=cursor, deleted=False, page_size=PAGE)
         yield await ex.rows(session, service.rows_out(p, rows))
         if cursor is None:
             return
-
-
-async def csv_stream(session: AsyncSession, p: Principal, ex: CustomerExport, **list_args: Any) -> AsyncIterator[bytes]:
-    yield ("\ufeff" + csv_chunk([ex.header()])).encode("utf-8")
-    async for page in walk(session, p, ex, **list_args):
-        yield csv_chunk(page).encode("utf-8")
-
-
-async def xlsx_stream(session: AsyncSession, p: Principal, ex: CustomerExport, **list_args: Any) -> AsyncIterator[bytes]:
-    book = XlsxWriter("客户" if not ex.en else "Customers")
-    book.append(ex.header())
-    async for page in walk(session, p, ex, **list_args):
-        for row in page:
-            book.append(row)
-    async for chunk in book.chunks():
-        yield chunk
 
 
 def record_export(session: AsyncSession, p: Principal, record_id: int | None, label: str, fmt: str, rows: int,

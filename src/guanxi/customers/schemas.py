@@ -207,3 +207,19 @@ class FieldMeta(BaseModel):
 class CustomerMeta(BaseModel):
     fields: list[FieldMeta]
     custom_fields: list[CustomFieldDef]
+
+
+class VcardImportItem(BaseModel):
+    index: int  # the card's position in the file, from 1
+    name: str
+    status: Literal["created", "updated", "skipped", "failed"]
+    contact_id: int | None = None
+    reason: str | None = None  # why it was skipped or failed, or what was left out; in the caller's language
+
+
+class VcardImportResult(BaseModel):
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+    items: list[VcardImportItem]

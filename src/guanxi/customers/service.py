@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.accounts.models import User
+from guanxi.activities import files
+from guanxi.activities.models import Attachment, Interaction, Note, Task
 from guanxi.audit import service as audit
-from guanxi.audit.models import AuditEntry
+from guanxi.audit.models import AuditEntry, DomainEvent
 from guanxi.authz.core import Principal, apply_field_rules, check_writable, filterable, owner_in_scope
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
@@ -25,7 +28,9 @@ from guanxi.kit.normalize import PhoneError, clean_text, name_identity, normaliz
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
 from guanxi.kit.timeutil import days_since
+from guanxi.kit.transactions import after_commit
 from guanxi.kit.versioning import bump_version
+from guanxi.notifications.models import Notification
 
 TEXT_FIELDS = ("name", "industry", "province", "city", "district", "address", "wechat", "website", "notes")
 SOURCE_LABELS = {
@@ -444,15 +449,57 @@ async def restore_customer(session: AsyncSession, p: Principal, customer_id: int
     return c
 
 
-async def purge_customer(session: AsyncSession, p: Principal, customer_id: int) -> None:
+async def purge_customer(session: AsyncSession, p: Principal, customer_id: int, *,
+                         attachments_root: Path | None = None) -> None:
+    """Delete a binned customer for good, with everything that belongs to it: contacts, interactions and their
+    attachment files, tasks, notes, timeline events and the notifications about them. The audit log keeps
+    who purged what (and the earlier history) — it is the record, not the customer's data."""
     if not p.is_admin:
         raise forbidden()
     c = await get_customer(session, p, customer_id, deleted=True)
-    audit.change(session, p, "purge", "customer", c.id, c.name)
+    ws = c.workspace_id
+    interactions = select(Interaction.id).where(Interaction.customer_id == c.id)
+    tasks = select(Task.id).where(Task.customer_id == c.id)
+    notes = select(Note.id).where(Note.customer_id == c.id)
+    files_of = (await session.execute(select(Attachment.storage_path).where(
+        Attachment.interaction_id.in_(interactions)))).scalars().all()
+    # content-addressed: bytes another customer's attachment names stay
+    shared = set(await session.scalars(select(Attachment.storage_path).where(
+        Attachment.workspace_id == ws, Attachment.storage_path.in_(sorted(set(files_of))),
+        Attachment.interaction_id.not_in(interactions)))) if files_of else set()
+    link = f"/customers/{c.id}"
+    removed: dict[str, int] = {}
+
+    async def drop(name: str, stmt: Any) -> None:
+        res = await session.execute(stmt.execution_options(synchronize_session=False))
+        removed[name] = int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    await drop("notifications", delete(Notification).where(Notification.workspace_id == ws, or_(
+        (Notification.record_type == "customer") & (Notification.record_id == c.id),
+        (Notification.record_type == "task") & Notification.record_id.in_(tasks),
+        (Notification.record_type == "interaction") & Notification.record_id.in_(interactions),
+        (Notification.record_type == "note") & Notification.record_id.in_(notes),
+        Notification.link == link, Notification.link.startswith(link + "/"), Notification.link.startswith(link + "?"))))
+    await drop("attachments", delete(Attachment).where(Attachment.interaction_id.in_(interactions)))
+    await drop("interactions", delete(Interaction).where(Interaction.customer_id == c.id))
+    await drop("tasks", delete(Task).where(Task.customer_id == c.id))
+    await drop("notes", delete(Note).where(Note.customer_id == c.id))
+    await drop("contacts", delete(Contact).where(Contact.customer_id == c.id))
+    await drop("events", delete(DomainEvent).where(DomainEvent.workspace_id == ws, DomainEvent.customer_id == c.id))
     await repo.unindex_search(session, c.id)
     await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == c.id))
-    await session.execute(delete(Contact).where(Contact.customer_id == c.id))
     await session.delete(c)
+    audit.change(session, p, "purge", "customer", c.id, c.name,
+                 [{"field": k, "old": v, "new": 0} for k, v in removed.items() if v])
+    gone = sorted(set(files_of) - shared)
+    if attachments_root is not None and gone:
+        root = attachments_root
+
+        def remove_files() -> None:  # only once the rows are gone for good
+            for rel in gone:
+                files.remove(root, rel)
+
+        after_commit(session, remove_files)
 
 
 async def history(session: AsyncSession, p: Principal, customer_id: int, limit: int | None, cursor: str | None) -> tuple[list[AuditEntry], str | None]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -41,7 +42,8 @@ class XlsxWriter:
     def append(self, row: Sequence[Any]) -> None:
         cells = []
         for v in row:
-            cell = WriteOnlyCell(self.sheet, value=neutralize(v))
+            # control characters XML cannot hold would stop the whole book: they are dropped from the cell
+            cell = WriteOnlyCell(self.sheet, value=ILLEGAL_CHARACTERS_RE.sub("", neutralize(v)))
             cell.data_type = "s"  # always text: openpyxl would otherwise read "=..." as a formula
             cells.append(cell)
         self.sheet.append(cells)
@@ -52,6 +54,34 @@ class XlsxWriter:
             f.seek(0)
             while block := f.read(CHUNK):
                 yield block
+
+
+async def encode(fmt: str, sheet: str, header: Sequence[Any], pages: AsyncIterator[list[list[Any]]],
+                 on_page: Callable[[int], Awaitable[None]] | None = None) -> AsyncIterator[bytes]:
+    """The one writer of every export: a header and pages of rows as CSV (BOM, CRLF) or .xlsx bytes.
+
+    `on_page(rows_so_far)` runs after each page (a job's progress); CSV bytes leave page by page, an .xlsx
+    book only once it is complete.
+    """
+    done = 0
+    if fmt == "csv":
+        yield (BOM + csv_chunk([header])).encode("utf-8")
+        async for page in pages:
+            yield csv_chunk(page).encode("utf-8")
+            done += len(page)
+            if on_page is not None:
+                await on_page(done)
+        return
+    book = XlsxWriter(sheet)
+    book.append(header)
+    async for page in pages:
+        for row in page:
+            book.append(row)
+        done += len(page)
+        if on_page is not None:
+            await on_page(done)
+    async for chunk in book.chunks():
+        yield chunk
 
 
 # ------------------------------------------------------------------ vCard 3.0 (RFC 2426)
