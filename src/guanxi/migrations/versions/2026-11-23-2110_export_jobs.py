@@ -2,7 +2,7 @@
 manager roles may export tasks.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0009
 Create Date: 2026-11-23 21:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
