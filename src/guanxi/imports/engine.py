@@ -767,12 +767,16 @@ async def write(session: AsyncSession, ctx: Ctx, rows: list[Row], import_id: int
         elif r.action == "skip":
             counts.skipped += 1
     writer = WRITERS[ctx.type]
-    created, updated = await writer(session, ctx, rows)
+    created, changed = await writer(session, ctx, rows)
     counts.created += created
-    counts.updated += updated
-    # a row folded into an earlier one, or an update that changed nothing, counts as updated / skipped
-    counts.updated += sum(1 for r in rows if r.action == "update" and r.merge_into is not None)
-    counts.skipped += sum(1 for r in rows if r.action == "update" and r.merge_into is None) - updated
+    # a row counts as updated when the record it names changed (rows folded into an earlier row of the file
+    # count with it); an update that changes nothing counts as skipped
+    for r in rows:
+        if r.action == "update":
+            if r.merge_into is not None or r.target_id in changed:
+                counts.updated += 1
+            else:
+                counts.skipped += 1
     failures = [{"import_id": import_id, "line": r.line, "cells": r.cells, "error": error_text(ctx, r)}
                 for r in rows if r.action == "fail"]
     if failures:
@@ -889,7 +893,7 @@ async def _index(session: AsyncSession, docs: list[tuple[int, str]], *, replace:
                           [{"id": i, "doc": d} for i, d in docs])
 
 
-async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, int]:
+async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
@@ -927,7 +931,7 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
     audits, events = _events(ctx, now, "create", "customer", items)
     audits2, events2 = _events(ctx, now, "update", "customer", updated)
     await _write_events(session, audits + audits2, events + events2)
-    return len(inserts), len(updated)
+    return len(inserts), {u[0] for u in updated}
 
 
 async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], now: datetime) -> list[Any]:
@@ -986,7 +990,7 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
 _UPDATABLE = (*CUSTOMER_FIELDS, "team_id", "version", "updated_at", "name_pinyin")
 
 
-async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, int]:
+async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
@@ -1039,10 +1043,10 @@ async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> t
     a1, e1 = _events(ctx, now, "create", "contact", items)
     a2, e2 = _events(ctx, now, "update", "contact", changed)
     await _write_events(session, a1 + a2, e1 + e2)
-    return len(inserts), len(changed)
+    return len(inserts), {c[0] for c in changed}
 
 
-async def _write_interactions(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, int]:
+async def _write_interactions(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
@@ -1074,10 +1078,10 @@ async def _write_interactions(session: AsyncSession, ctx: Ctx, rows: list[Row]) 
                               .execution_options(synchronize_session=False), {"ids": touched})
     audits, events = _events(ctx, now, "create", "interaction", items)
     await _write_events(session, audits, events)
-    return len(inserts), 0
+    return len(inserts), set()
 
 
-async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, int]:
+async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
@@ -1102,7 +1106,7 @@ async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tupl
         ctx.remember(ids, [r.line for r in new])
     audits, events = _events(ctx, now, "create", "task", items)
     await _write_events(session, audits, events)
-    return len(inserts), 0
+    return len(inserts), set()
 
 
 WRITERS = {"customers": _write_customers, "contacts": _write_contacts, "interactions": _write_interactions,
