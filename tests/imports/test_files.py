@@ -120,8 +120,8 @@ BAD_FILES = [
     ("a binary", "data.csv", bytes(range(256)) * 40, "unsupported_file_type", 422),
     ("an .xls", "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "unsupported_file_type", 422),
     ("a zip renamed .csv", "a.csv", b"PK\x03\x04" + b"\0" * 100, "unsupported_file_type", 422),
-    ("no header", "a.csv", "13812345678,zhang@example.com,2020-01-01\n13912345678,li@example.com,2020-02-02\n"
-     .encode(), "no_header", 422),
+    ("no header", "a.csv", b"13812345678,zhang@example.com,2020-01-01\n13912345678,li@example.com,2020-02-02\n"
+, "no_header", 422),
     ("only a header", "a.csv", "客户名称,手机\n".encode(), "empty_file", 422),
     ("unknown encoding", "a.csv", b"name,city\ncaf\xe9 \x80 ok,x\n", "unknown_encoding", 422),
     ("UTF-16", "a.csv", "客户名称,手机\n星河,138\n".encode("utf-16"), "unknown_encoding", 422),

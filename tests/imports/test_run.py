@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from guanxi.audit.models import AuditEntry, DomainEvent
 from guanxi.customers.models import Customer, CustomerIdentity
