@@ -5,6 +5,7 @@ from guanxi.activities.models import Attachment, Interaction, InteractionChannel
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.exports.models import ExportJob
+from guanxi.imports.models import Import, ImportFailure
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -22,6 +23,8 @@ __all__ = [
     "DomainEvent",
     "ExportJob",
     "IdempotencyRecord",
+    "Import",
+    "ImportFailure",
     "Interaction",
     "InteractionChannel",
     "JobOutbox",
