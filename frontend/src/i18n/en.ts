@@ -749,7 +749,6 @@ const en: MessageSchema = {
       pickAnother: 'Fix the file and choose it again.',
       wrongType: 'This kind of file is not supported: choose a .csv or .xlsx file',
       wrongTypeVcf: 'This kind of file is not supported: choose a .csv, .xlsx or .vcf file',
-      tooLarge: 'The file is larger than {size}: split it and import the parts one after another',
       empty: 'The file is empty',
       tipsTitle: 'Before you start',
       tipOrder: 'Import customers first, then contacts, interactions and tasks: they are linked to existing customers by name, phone or id.',

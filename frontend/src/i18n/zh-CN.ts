@@ -748,7 +748,6 @@ const zhCN = {
       pickAnother: '请修改文件后重新选择。',
       wrongType: '不支持此类文件，请选择 .csv 或 .xlsx 文件',
       wrongTypeVcf: '不支持此类文件，请选择 .csv、.xlsx 或 .vcf 文件',
-      tooLarge: '文件超过 {size}，请拆分后分批导入',
       empty: '文件是空的',
       tipsTitle: '导入须知',
       tipOrder: '先导入客户，再导入联系人、沟通记录和待办：它们按客户名称、电话或编号关联到已有客户。',

@@ -31,9 +31,14 @@ describe('checkMapping', () => {
   })
 
   it('marks every column of a field chosen twice', () => {
-    const p = checkMapping({ 公司: 'name', 手机: 'phones', 座机: 'phones', 所在城市: null }, headers, FIELDS)
+    const p = checkMapping({ 公司: 'name', 手机: 'city', 座机: null, 所在城市: 'city' }, headers, FIELDS)
     expect(p.ok).toBe(false)
-    expect(p.byHeader).toEqual({ 手机: { code: 'mapped_twice', field: 'phones' }, 座机: { code: 'mapped_twice', field: 'phones' } })
+    expect(p.byHeader).toEqual({ 手机: { code: 'mapped_twice', field: 'city' }, 所在城市: { code: 'mapped_twice', field: 'city' } })
+  })
+
+  it('lets several columns fill phones, emails and tags', () => {
+    const p = checkMapping({ 公司: 'name', 手机: 'phones', 座机: 'phones', 所在城市: null }, headers, FIELDS)
+    expect(p).toEqual({ byHeader: {}, requiredUnmapped: [], ok: true })
   })
 
   it('lists required fields no column maps to', () => {
@@ -94,12 +99,12 @@ describe('files', () => {
   })
 
   it('refuses what the server would never take, before uploading', () => {
-    expect(fileProblem({ name: '客户.CSV', size: 10 }, 'customers', 100)).toBeNull()
-    expect(fileProblem({ name: 'phone.vcf', size: 10 }, 'customers', 100)).toBe('type')
-    expect(fileProblem({ name: 'phone.vcf', size: 10 }, 'contacts', 100)).toBeNull()
-    expect(fileProblem({ name: 'old.xls', size: 10 }, 'customers', 100)).toBe('type')
-    expect(fileProblem({ name: 'a.csv', size: 0 }, 'customers', 100)).toBe('empty')
-    expect(fileProblem({ name: 'a.xlsx', size: 101 }, 'customers', 100)).toBe('size')
+    expect(fileProblem({ name: '客户.CSV', size: 10 }, 'customers')).toBeNull()
+    expect(fileProblem({ name: 'phone.vcf', size: 10 }, 'customers')).toBe('type')
+    expect(fileProblem({ name: 'phone.vcf', size: 10 }, 'contacts')).toBeNull()
+    expect(fileProblem({ name: 'old.xls', size: 10 }, 'customers')).toBe('type')
+    expect(fileProblem({ name: 'noext', size: 10 }, 'customers')).toBe('type')
+    expect(fileProblem({ name: 'a.csv', size: 0 }, 'customers')).toBe('empty')
   })
 
   it('shows up to three non-blank samples of a column', () => {

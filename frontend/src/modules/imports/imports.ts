@@ -11,8 +11,11 @@ export const TYPE_MODULE: Record<ImportType, string> = {
   tasks: 'tasks',
 }
 
-/** The largest file the server takes for an import (GUANXI_IMPORT_MAX_MB, 20 MB by default). */
-export const MAX_FILE_BYTES = 20 * 1024 * 1024
+/**
+ * The largest file the server takes for an import by default (GUANXI_IMPORT_MAX_MB). Only shown as a
+ * hint: the server has the final word, with 413 file_too_large.
+ */
+export const MAX_FILE_BYTES = 100 * 1024 * 1024
 
 export function isImportType(v: unknown): v is ImportType {
   return typeof v === 'string' && (IMPORT_TYPES as readonly string[]).includes(v)
@@ -28,13 +31,12 @@ export function extensionOf(name: string): string {
   return i < 0 ? '' : name.slice(i + 1).toLowerCase()
 }
 
-/** A file the picker should refuse before uploading: a type the server never takes for this import. */
-export function fileProblem(file: { name: string; size: number }, type: ImportType, maxBytes: number): 'type' | 'size' | 'empty' | null {
+/** A file the picker refuses before uploading: a type the server never takes for this import, or nothing. */
+export function fileProblem(file: { name: string; size: number }, type: ImportType): 'type' | 'empty' | null {
   const ext = extensionOf(file.name)
   const ok = ext === 'csv' || ext === 'xlsx' || (ext === 'vcf' && type === 'contacts')
   if (!ok) return 'type'
   if (file.size === 0) return 'empty'
-  if (file.size > maxBytes) return 'size'
   return null
 }
 
@@ -64,6 +66,9 @@ export function percentDone(imp: Pick<ImportOut, 'processed' | 'total_rows' | 's
 
 export type Mapping = Record<string, string | null>
 
+/** Fields several columns may fill, as the server allows: 手机 and 座机 both go to phones. */
+export const MULTI_COLUMN_FIELDS: ReadonlySet<string> = new Set(['phones', 'emails', 'tags'])
+
 export interface MappingProblems {
   /** header → "mapped_twice" when its field is also chosen for another column */
   byHeader: Record<string, { code: 'mapped_twice'; field: string }>
@@ -82,7 +87,7 @@ export function checkMapping(mapping: Mapping, headers: readonly string[], field
   }
   const byHeader: MappingProblems['byHeader'] = {}
   for (const [field, hs] of byField) {
-    if (hs.length > 1) for (const h of hs) byHeader[h] = { code: 'mapped_twice', field }
+    if (hs.length > 1 && !MULTI_COLUMN_FIELDS.has(field)) for (const h of hs) byHeader[h] = { code: 'mapped_twice', field }
   }
   const requiredUnmapped = fields.filter((f) => f.required && !byField.has(f.key))
   return { byHeader, requiredUnmapped, ok: Object.keys(byHeader).length === 0 && requiredUnmapped.length === 0 }
