@@ -20,6 +20,7 @@ from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
+from guanxi.imports.endpoints import router as imports_router
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response
@@ -32,27 +33,35 @@ log = logging.getLogger("guanxi")
 
 
 UPLOAD_PATH = re.compile(r"^/api/v1/interactions/\d+/attachments$")
+IMPORT_PATH = "/api/v1/imports"
 MULTIPART_SLACK = 64 * 1024  # part headers and boundaries around the file
 
 
 class BodyLimit:
     """Refuse bodies over the limit with 413 before they are read into memory.
 
-    Attachment uploads get their own, larger limit (the route checks the file itself, exactly).
+    Attachment uploads and import files get their own, larger limits (the routes check the file itself, exactly).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None,
+                 import_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
         self.upload_limit = max(limit, upload_limit or 0)
+        self.import_limit = max(limit, import_limit or 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope.get("method") == "POST" and UPLOAD_PATH.match(scope["path"]) else self.limit
+        limit, code = self.limit, "payload_too_large"
+        if scope.get("method") == "POST":
+            if UPLOAD_PATH.match(scope["path"]):
+                limit = self.upload_limit
+            elif scope["path"].rstrip("/") == IMPORT_PATH:
+                limit, code = self.import_limit, "file_too_large"
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await problem_response(Problem(413, "payload_too_large"))(scope, receive, send)
+            await problem_response(Problem(413, code))(scope, receive, send)
             return
         seen = 0
 
@@ -62,7 +71,7 @@ class BodyLimit:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
-                    raise Problem(413, "payload_too_large")
+                    raise Problem(413, code)
             return msg
 
         await self.app(scope, limited, send)
@@ -147,7 +156,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
-                       upload_limit=settings.attachment_max_bytes + MULTIPART_SLACK)
+                       upload_limit=settings.attachment_max_bytes + MULTIPART_SLACK,
+                       import_limit=settings.import_max_bytes + MULTIPART_SLACK)
 
     @app.get("/api/health", tags=["health"])
     async def health(request: Request) -> dict[str, Any]:
@@ -164,6 +174,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(timeline_router)
     app.include_router(notifications_router)
     app.include_router(jobs_router)
+    app.include_router(imports_router)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(rest: str) -> JSONResponse:

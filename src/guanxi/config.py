@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, le=24 * 90)
     max_body_mb: float = Field(default=5.0, gt=0, le=1024)
     attachment_max_mb: float = Field(default=20.0, gt=0, le=1024, description="largest attachment file")
+    import_max_mb: float = Field(default=100.0, gt=0, le=4096, description="largest file to import")
     secure_cookies: bool = False
     workers: int = Field(default=1, ge=1, le=64)
     public_url: str = Field(default="", description="the address people open Guanxi at; links in emails")
@@ -123,6 +124,14 @@ class Settings(BaseSettings):
     @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
+
+    @property
+    def import_max_bytes(self) -> int:
+        return int(self.import_max_mb * 1024 * 1024)
+
+    @property
+    def imports_dir(self) -> Path:
+        return self.data_dir / "imports"
 
 
 def load_settings() -> Settings:

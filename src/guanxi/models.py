@@ -4,6 +4,7 @@ from guanxi.accounts.models import ApiKey, AuthSession, LoginThrottle, Role, Tea
 from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
+from guanxi.imports.models import Import, ImportFailure
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -20,6 +21,8 @@ __all__ = [
     "CustomerIdentity",
     "DomainEvent",
     "IdempotencyRecord",
+    "Import",
+    "ImportFailure",
     "Interaction",
     "InteractionChannel",
     "JobOutbox",

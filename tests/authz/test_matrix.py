@@ -55,6 +55,7 @@ from guanxi.app import create_app
 from guanxi.config import Settings
 from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
 from guanxi.db import Database
+from guanxi.imports.models import Import
 from guanxi.kit.models import utcnow
 from guanxi.notifications.models import Notification
 from tests.fixtures.factories import (
@@ -593,6 +594,64 @@ GRIDS: dict[str, str] = {
         marketing  200   404         404
         readonly   200   404         404
     """,
+
+    # ------------------------------------------------------------------ imports (数据迁移)
+    # An import is its uploader's: others get 404 (admins see the workspace's). Changing or running one needs
+    # the `import` right of its module (customers: admin, manager, sales); reading or cancelling one's own does not.
+    "GET /api/v1/imports/{import_id}": """
+                   own  other_user  other_ws
+        admin      200  200         404
+        manager    200  404         404
+        sales      200  404         404
+        service    200  404         404
+        marketing  200  404         404
+        readonly   200  404         404
+    """,
+    "PUT /api/v1/imports/{import_id}/mapping": """
+                   own  other_user  other_ws
+        admin      200  200         404
+        manager    200  404         404
+        sales      200  404         404
+        service    403  404         404
+        marketing  403  404         404
+        readonly   403  404         404
+    """,
+    "GET /api/v1/imports/{import_id}/preview": """
+                   own  other_user  other_ws
+        admin      200  200         404
+        manager    200  404         404
+        sales      200  404         404
+        service    403  404         404
+        marketing  403  404         404
+        readonly   403  404         404
+    """,
+    "POST /api/v1/imports/{import_id}/run": """
+                   own  other_user  other_ws
+        admin      202  202         404
+        manager    202  404         404
+        sales      202  404         404
+        service    403  404         404
+        marketing  403  404         404
+        readonly   403  404         404
+    """,
+    "POST /api/v1/imports/{import_id}/cancel": """
+                   own  other_user  other_ws
+        admin      200  200         404
+        manager    200  404         404
+        sales      200  404         404
+        service    200  404         404
+        marketing  200  404         404
+        readonly   200  404         404
+    """,
+    "GET /api/v1/imports/{import_id}/failed-rows": """
+                   own  other_user  other_ws
+        admin      200  200         404
+        manager    200  404         404
+        sales      200  404         404
+        service    200  404         404
+        marketing  200  404         404
+        readonly   200  404         404
+    """,
 }
 
 # routes without a target record: one cell per role
@@ -627,6 +686,9 @@ SIMPLE = """
     GET    /api/v1/notifications/unread-count  200  200   200    200      200        200
     POST   /api/v1/notifications/read-all      200  200   200    200      200        200
     GET    /api/v1/jobs/status            200    403      403    403      403        403
+    GET    /api/v1/imports/fields         200    200      200    403      403        403
+    POST   /api/v1/imports                201    201      201    403      403        403
+    GET    /api/v1/imports                200    200      200    200      200        200
 """
 
 # cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
@@ -830,6 +892,7 @@ class Prep:
     # for list-like answers: '+', '-' or '~' (see the module docstring)
     seen: Callable[[httpx.Response], Awaitable[str]] | None = None
     files: dict[str, Any] | None = None  # a multipart upload instead of a JSON body
+    data: dict[str, Any] | None = None  # form fields beside the upload
     audited: bool = False  # a read that is recorded in the audit log when allowed (exports)
 
     @property
@@ -1711,6 +1774,103 @@ async def h_read_all(env: Env, role: str, target: str) -> Prep:
     return Prep("POST", "/api/v1/notifications/read-all", who, state=state, done=done)
 
 
+# ------------------------------------------------------------------------------------------------ imports
+
+IMPORT_CSV = "客户名称,手机\n导入客户,13800000000\n".encode()
+
+
+async def fresh_import(env: Env, role: str, target: str) -> Import:
+    """An uploaded import with its file in place: the caller's, a colleague's, or another workspace's."""
+    world = env.w2 if target == "other_ws" else env.w1
+    who = {"own": role, "other_user": "teammate" if role != "teammate" else "sales"}.get(target, "sales")
+    folder = env.data_dir / "imports" / str(world.workspace_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"m{uid()}.csv"
+    (folder / name).write_bytes(IMPORT_CSV)
+    imp = Import(workspace_id=world.workspace_id, created_by=world.users[who].id, type="customers", status="uploaded",
+                 filename="客户.csv", size_bytes=len(IMPORT_CSV), file_format="csv", encoding="utf-8", delimiter=",",
+                 storage_path=f"{world.workspace_id}/{name}", headers=["客户名称", "手机"], header_hash=f"h{uid()}",
+                 sample=[["导入客户", "13800000000"]], mapping={"客户名称": "name", "手机": "phones"},
+                 mapping_confirmed=False, mapping_remembered=False, duplicate_mode="skip", language="zh-CN",
+                 total_rows=1, checkpoint=0, processed=0, created=0, updated=0, skipped=0, failed=0, attempts=0)
+    await add(env, imp)
+    return imp
+
+
+def _import_state(env: Env, imp: Import) -> Callable[[], Awaitable[Any]]:
+    async def state() -> Any:
+        return await fetch(env, select(Import.status, Import.mapping_confirmed, Import.duplicate_mode)
+                           .where(Import.id == imp.id))
+
+    return state
+
+
+async def _read_import(env: Env, role: str, target: str, tail: str) -> Prep:
+    imp = await fresh_import(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        if tail == "/preview":
+            assert r.json()["rows"][0]["values"]["name"] == "导入客户"
+        elif tail == "/failed-rows":
+            assert r.content.startswith("\ufeff".encode())
+        else:
+            assert r.json()["id"] == imp.id
+
+    return Prep("GET", f"/api/v1/imports/{imp.id}{tail}", role, state=_import_state(env, imp), done=done)
+
+
+HANDLERS["GET /api/v1/imports/{import_id}"] = lambda e, r, t: _read_import(e, r, t, "")
+HANDLERS["GET /api/v1/imports/{import_id}/preview"] = lambda e, r, t: _read_import(e, r, t, "/preview")
+HANDLERS["GET /api/v1/imports/{import_id}/failed-rows"] = lambda e, r, t: _read_import(e, r, t, "/failed-rows")
+HANDLERS["GET /api/v1/imports/fields"] = _plain_read("/api/v1/imports/fields?type=customers")
+HANDLERS["GET /api/v1/imports"] = _plain_read("/api/v1/imports")
+
+
+@handles("PUT /api/v1/imports/{import_id}/mapping")
+async def h_import_mapping(env: Env, role: str, target: str) -> Prep:
+    imp = await fresh_import(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after == ("uploaded", True, "update")
+
+    return Prep("PUT", f"/api/v1/imports/{imp.id}/mapping", role, state=_import_state(env, imp), done=done,
+                json={"mapping": {"客户名称": "name", "手机": "phones"}, "duplicate_mode": "update"})
+
+
+@handles("POST /api/v1/imports/{import_id}/run")
+async def h_import_run(env: Env, role: str, target: str) -> Prep:
+    imp = await fresh_import(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after[0] == "queued" and r.json()["status"] == "queued"
+
+    return Prep("POST", f"/api/v1/imports/{imp.id}/run", role, state=_import_state(env, imp), done=done)
+
+
+@handles("POST /api/v1/imports/{import_id}/cancel")
+async def h_import_cancel(env: Env, role: str, target: str) -> Prep:
+    imp = await fresh_import(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert after[0] == "cancelled"
+
+    return Prep("POST", f"/api/v1/imports/{imp.id}/cancel", role, state=_import_state(env, imp), done=done)
+
+
+@handles("POST /api/v1/imports")
+async def h_upload_import(env: Env, role: str, target: str) -> Prep:
+    name = f"上传{uid()}.csv"
+
+    async def state() -> Any:
+        return await fetch(env, select(Import.id, Import.created_by).where(Import.filename == name))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is None and after == (r.json()["id"], env.w1.users[role].id)
+
+    return Prep("POST", "/api/v1/imports", role, files={"file": (name, IMPORT_CSV)}, data={"type": "customers"},
+                state=state, done=done)
+
+
 # ------------------------------------------------------------------------------------------------ the test
 
 
@@ -1740,6 +1900,8 @@ async def test_authz_matrix(env: Env, case: Case) -> None:
             kw["json"] = prep.json
         if prep.files is not None:
             kw["files"] = prep.files
+        if prep.data is not None:
+            kw["data"] = prep.data
         r = await call(env.client, env.w1, prep.who, prep.method, prep.url, **kw)
 
     after, counts_after = await state(), await counts(env)

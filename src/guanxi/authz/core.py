@@ -19,8 +19,8 @@ MODULE_ACTIONS: dict[str, tuple[str, ...]] = {
     "roles": ("view", "create", "edit", "delete"),
     "custom_fields": ("view", "create", "edit", "delete"),
     "audit": ("view", "export"),
-    "activities": ("view", "create", "edit", "delete", "export"),
-    "tasks": ("view", "create", "edit", "delete"),
+    "activities": ("view", "create", "edit", "delete", "import", "export"),
+    "tasks": ("view", "create", "edit", "delete", "import"),
 }
 MODULE_LABELS = {
     "customers": ("客户", "Customers"),
@@ -40,7 +40,7 @@ RESTRICTABLE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _ALL = {m: list(a) for m, a in MODULE_ACTIONS.items()}
-_WORK = ["view", "create", "edit", "delete"]  # activities and tasks of a seller: the record scope does the rest
+_WORK = ["view", "create", "edit", "delete", "import"]  # activities and tasks of a seller: the record scope does the rest
 # What the built-in roles may do in the modules added after the first release; migrations grant the same
 # rights to the built-in roles of existing workspaces (see migrations 0002).
 BUILTIN_GRANTS: dict[str, dict[str, list[str]]] = {

@@ -60,6 +60,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "attachment_executable": ("不能上传可执行文件", "Executable files cannot be uploaded"),
     "attachment_empty": ("文件是空的", "The file is empty"),
     "too_many_attachments": ("附件数量已达上限", "This record has the most attachments allowed"),
+    # imports
+    "empty_file": ("文件是空的，或只有空行", "The file is empty"),
+    "unsupported_file_type": ("不支持该文件类型：请上传 CSV、Excel（.xlsx）或 vCard（.vcf）文件",
+                              "Unsupported file type: upload a CSV, Excel (.xlsx) or vCard (.vcf) file"),
+    "no_header": ("第一行不是表头：请在第一行填写列名", "The first row is not a header: put the column names in the first row"),
+    "unknown_encoding": ("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV",
+                         "Unknown text encoding: save the file as UTF-8 or GBK CSV"),
+    "file_too_large": ("文件超过导入大小限制", "The file is larger than imports allow"),
+    "too_many_columns": ("列数过多（最多 200 列）", "Too many columns (at most 200)"),
+    "invalid_xlsx": ("Excel 文件已损坏或无法安全读取", "The Excel file is damaged or cannot be read safely"),
+    "import_not_runnable": ("该导入已开始或已结束，不能再次运行", "This import has already started or ended"),
+    "import_not_editable": ("该导入已开始，不能再修改映射", "This import has started; its mapping cannot change"),
+    "mapped_twice": ("该字段被多列映射", "More than one column is mapped to this field"),
+    "required_unmapped": ("必填字段未映射", "A required field is not mapped"),
+    "customer_not_found": ("找不到该客户（按客户名称、电话或编号匹配）", "No such customer (matched by name, phone or id)"),
+    "customer_ambiguous": ("有多个同名客户，请改用电话或编号", "Several customers have this name: use the phone or id"),
+    "duplicate_not_visible": ("与一位你无权查看的客户重复", "Duplicates a customer you may not see"),
+    "invalid_date": ("不是有效的日期", "Not a valid date"),
+    "import_failed": ("导入出错，已导入的行保留", "The import stopped with an error; rows imported so far are kept"),
 }
 
 

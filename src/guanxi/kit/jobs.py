@@ -41,7 +41,7 @@ from guanxi.db import Database
 log = logging.getLogger("guanxi.jobs")
 
 # modules whose import registers jobs (like guanxi.models for tables)
-JOB_MODULES = ("guanxi.kit.outbox", "guanxi.notifications.tasks", "guanxi.activities.tasks")
+JOB_MODULES = ("guanxi.kit.outbox", "guanxi.notifications.tasks", "guanxi.activities.tasks", "guanxi.imports.tasks")
 
 
 @dataclass(frozen=True)

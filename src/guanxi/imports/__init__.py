@@ -1,0 +1,1 @@
+"""Importing customers, contacts, interactions and tasks from CSV, Excel and vCard files (数据迁移)."""
