@@ -63,3 +63,8 @@ export type TimelineQuery = NonNullable<paths['/api/v1/customers/{customer_id}/t
 export type RoleScope = NonNullable<S['RoleWrite']['scope']>
 /** Record ids are integers. */
 export type Id = Customer['id']
+
+export type ImportType = S['Body_upload_api_v1_imports_post']['type']
+export type ImportField = S['ImportField']
+export type ImportOut = S['ImportOut']
+export type PreviewRow = S['PreviewRow']
