@@ -80,6 +80,14 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     expect(page.get_by_test_id("import-type-customers")).to_have_class(re.compile("is-active"))
     picker = page.get_by_test_id("import-upload").locator("input[type=file]")
 
+    # the template: the field labels, required first, UTF-8 with a BOM
+    with page.expect_download() as info:
+        page.get_by_test_id("import-template").click()
+    template = open(info.value.path(), "rb").read()  # noqa: SIM115
+    assert template.startswith("\ufeff".encode())
+    header = next(csv.reader(io.StringIO(template[3:].decode("utf-8"))))
+    assert header[0] == "客户名称" and "电话" in header and "城市" in header, header
+
     # a file that is not a spreadsheet: the server's reason shows, and another file can be chosen
     with page.expect_response(lambda r: r.url.endswith("/api/v1/imports") and r.request.method == "POST") as bad:
         picker.set_input_files([{"name": "客户.csv", "mimeType": "text/csv", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)}])
@@ -226,3 +234,44 @@ def test_import_page_at_phone_width(browser: Any, server: str) -> None:
         assert pg.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         ctx.close()
+
+
+def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
+    """A big file: the page comes back to the running import after a reload, and the import can be cancelled."""
+    uniq = uuid.uuid4().hex[:4]
+    lines = ["客户名称,手机号码,城市"] + [f"批量客户{uniq}-{i:05d},,杭州" for i in range(15_000)]
+    data = ("\r\n".join(lines) + "\r\n").encode("gb18030")
+    login(page, ADMIN)
+    page.get_by_test_id("nav-import").click()
+    page.wait_for_url(re.compile(r".*/import$"))
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/imports") and r.request.method == "POST") as up:
+        page.get_by_test_id("import-upload").locator("input[type=file]").set_input_files(
+            [{"name": "批量客户.csv", "mimeType": "text/csv", "buffer": data}]
+        )
+    assert up.value.status == 201, up.value.text()
+    imp = up.value.json()
+    assert imp["total_rows"] == 15_000
+    page.get_by_test_id("mapping-next").click()
+    expect(page.get_by_test_id("preview-row")).to_have_count(20)
+    page.get_by_test_id("preview-run").click()
+    progress = page.get_by_test_id("import-progress-step")
+    expect(progress).to_be_visible()
+    expect(page.get_by_test_id("import-processed")).to_contain_text("15000")
+
+    page.reload()
+    page.wait_for_url(re.compile(rf".*/import/{imp['id']}$"))
+    expect(progress).to_be_visible()
+    expect(progress).to_have_attribute("data-status", re.compile("queued|running"))
+    page.get_by_test_id("import-cancel").click()
+    with page.expect_response(lambda r: r.url.endswith("/cancel")) as cancelled:
+        page.locator(".el-message-box__btns .el-button--danger").click()
+    assert cancelled.value.status == 200, cancelled.value.text()
+    report = page.get_by_test_id("import-report")
+    expect(report).to_have_attribute("data-status", "cancelled")
+    expect(page.get_by_test_id("import-report-title")).to_have_text("导入已取消")
+    assert admin_api.get(f"/imports/{imp['id']}")["status"] == "cancelled"
+    # the history says so too
+    page.get_by_test_id("import-tab-history").click()
+    row = page.locator(f'[data-testid="import-history-row"][data-id="{imp["id"]}"]')
+    expect(row).to_be_visible()
+    expect(page.locator("tr", has=row).get_by_test_id("import-history-status")).to_have_text("已取消")
