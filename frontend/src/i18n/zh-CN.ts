@@ -799,6 +799,7 @@ const zhCN = {
       back: '上一步：字段映射',
       notShown: '只预览前 {n} 行，其余行导入时按同样规则处理。',
       problemRows: '{n} 行有问题',
+      fieldProblem: '{field}：{message}',
       duplicateRows: '{n} 行重复',
     },
     progress: {
