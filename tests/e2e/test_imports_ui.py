@@ -213,25 +213,47 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     assert sorted(c["name"] for c in made) == sorted([first, second]), made
 
 
-def test_import_page_at_phone_width(browser: Any, server: str) -> None:
+def test_vcard_contacts_from_a_customer_page_at_phone_width(browser: Any, server: str, admin_api: Api) -> None:
     from .conftest import new_context
 
+    customer = admin_api.get("/customers", sort="-name", filter=["kind:eq:company"], limit=1)["items"][0]
+    uniq = uuid.uuid4().hex[:4]
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+        f"FN:王芳{uniq}\r\nTEL;TYPE=CELL:+86 139 1234 5678\r\nEMAIL:wangfang{uniq}@example.cn\r\n"
+        f"TITLE:采购经理\r\nORG:{customer['name']}\r\nEND:VCARD\r\n"
+    )
     ctx = new_context(browser, server, viewport=PHONE_SMALL)
     pg = ctx.new_page()
     try:
         login(pg, ADMIN)
-        pg.goto("/import?type=contacts")
-        step = pg.get_by_test_id("import-upload-step")
-        expect(step).to_contain_text("vCard")
+        pg.goto(f"/customers/{customer['id']}?tab=contacts")
+        pg.get_by_test_id("import-contacts").click()
+        pg.wait_for_url(re.compile(rf".*/import\?type=contacts&customer={customer['id']}$"))
+        expect(pg.get_by_test_id("import-for-customer")).to_contain_text(customer["name"])
+        expect(pg.get_by_test_id("import-upload-step")).to_contain_text("vCard")
         assert pg.evaluate("document.documentElement.scrollWidth") <= 375
-        text = "姓名,手机,客户\r\n王芳,13912345678,不存在的客户\r\n".encode("gb18030")
         with pg.expect_response(lambda r: r.url.endswith("/api/v1/imports") and r.request.method == "POST") as up:
             pg.get_by_test_id("import-upload").locator("input[type=file]").set_input_files(
-                [{"name": "通讯录.csv", "mimeType": "text/csv", "buffer": text}]
+                [{"name": "通讯录.vcf", "mimeType": "text/vcard", "buffer": card.encode()}]
             )
         assert up.value.status == 201, up.value.text()
-        expect(pg.get_by_test_id("import-mapping-step")).to_be_visible()
+        mapping = pg.get_by_test_id("import-mapping-step")
+        expect(mapping).to_be_visible()
+        expect(mapping.locator('[data-testid="mapping-row"][data-header="ORG"]')).to_have_attribute("data-value", "customer")
+        expect(mapping.locator('[data-testid="mapping-row"][data-header="FN"]')).to_have_attribute("data-value", "name")
         assert pg.evaluate("document.documentElement.scrollWidth") <= 375
+        pg.get_by_test_id("mapping-next").click()
+        row = pg.get_by_test_id("preview-row")
+        expect(row).to_have_count(1)
+        expect(row).to_have_attribute("data-action", "create")
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 375  # the preview table scrolls inside
+        pg.get_by_test_id("preview-run").click()
+        report = pg.get_by_test_id("import-report")
+        expect(report).to_have_attribute("data-status", "done", timeout=60_000)
+        expect(report.get_by_test_id("report-created")).to_contain_text("1")
+        contacts = admin_api.get(f"/customers/{customer['id']}/contacts")["items"]
+        assert any(c["name"] == f"王芳{uniq}" and c["title"] == "采购经理" for c in contacts), contacts
     finally:
         ctx.close()
 

@@ -754,7 +754,7 @@ const en: MessageSchema = {
       tipOrder: 'Import customers first, then contacts, interactions and tasks: they are linked to existing customers by name, phone or id.',
       tipPreview: 'You map the fields and see a preview before anything is written, and you can cancel while it runs.',
       tipDuplicates: 'Duplicates are found by phone, email or a similar name in the same city; skip them, update, or create anyway.',
-      forCustomer: 'Contacts are linked by the file’s “customer” column; coming from “{name}”, put this customer’s name in that column.',
+      forCustomer: 'Contacts are linked to customers by the file’s “Customer” column (ORG in a vCard): to import them into “{name}”, put this customer’s name there.',
     },
     file: { columns: '{n} columns', encoding: 'encoding {name}' },
     mapping: {
