@@ -63,12 +63,15 @@ describe('splitMappingErrors', () => {
   it('puts column errors next to their column and keeps the rest', () => {
     const errors = [
       { field: 'mapping.手机', code: 'mapped_twice', message: '重复' },
-      { field: '座机', code: 'unknown_field', message: '未知字段' },
-      { field: 'mapping', code: 'required_unmapped', message: '客户名称未映射' },
+      { field: 'mapping.座机', code: 'unknown_field', message: '未知字段' },
+      { field: 'mapping.座机', code: 'owner_not_allowed', message: '不能指定负责人' },
+      { field: 'name', code: 'required_unmapped', message: '客户名称未映射' },
+      { field: 'mapping.旧列', code: 'unknown_field', message: '文件中没有此列' },
     ]
-    const split = splitMappingErrors(errors, ['手机', '座机'])
-    expect(split.byHeader).toEqual({ 手机: '重复', 座机: '未知字段' })
-    expect(split.other.map((e) => e.code)).toEqual(['required_unmapped'])
+    // a column named like a field key still only gets the errors addressed to it
+    const split = splitMappingErrors(errors, ['手机', '座机', 'name'])
+    expect(split.byHeader).toEqual({ 手机: '重复', 座机: '未知字段；不能指定负责人' })
+    expect(split.other.map((e) => e.code)).toEqual(['required_unmapped', 'unknown_field'])
   })
 })
 

@@ -105,16 +105,16 @@ export function cleanMapping(mapping: Mapping, headers: readonly string[], field
 }
 
 /**
- * The server's 422 field errors, split into those about one column ("mapping.<header>", or a header
- * named as is) and the rest (e.g. a required field no column maps to).
+ * The server's 422 field errors, split into those about one column ("mapping.<header>") and the rest
+ * (e.g. a required field no column maps to, named by its field key).
  */
 export function splitMappingErrors(errors: readonly FieldError[], headers: readonly string[]): { byHeader: Record<string, string>; other: FieldError[] } {
   const byHeader: Record<string, string> = {}
   const other: FieldError[] = []
   const set = new Set(headers)
   for (const e of errors) {
-    const name = e.field.startsWith('mapping.') ? e.field.slice('mapping.'.length) : e.field
-    if (set.has(name)) byHeader[name] = byHeader[name] ? `${byHeader[name]}；${e.message}` : e.message
+    const header = e.field.startsWith('mapping.') ? e.field.slice('mapping.'.length) : null
+    if (header !== null && set.has(header)) byHeader[header] = byHeader[header] ? `${byHeader[header]}；${e.message}` : e.message
     else other.push(e)
   }
   return { byHeader, other }
