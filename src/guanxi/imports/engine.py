@@ -17,10 +17,15 @@ import bisect
 import re
 from array import array
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+import orjson
+from sqlalchemy import JSON, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
+from sqlalchemy.types import NullType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.accounts.models import User, Workspace
@@ -30,7 +35,7 @@ from guanxi.audit.service import _plain, diff, past
 from guanxi.authz.core import Principal, owner_in_scope
 from guanxi.customers import schemas as cs
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
-from guanxi.customers.service import ENUM_LABELS, SOURCE_LABELS, TEXT_FIELDS, validate_custom
+from guanxi.customers.service import ENUM_LABELS, SOURCE_LABELS, TEXT_FIELDS
 from guanxi.imports import clean
 from guanxi.imports.fields import specs
 from guanxi.kit import search
@@ -92,6 +97,8 @@ class Ctx:
     # ids this import created, in order, with the line each came from: duplicates of them are "in the file"
     created_ids: array = field(default_factory=lambda: array("q"))
     created_lines: array = field(default_factory=lambda: array("q"))
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # custom select options by folded label
+    required_custom: list[str] = field(default_factory=list)  # required custom fields the mapping fills
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -153,6 +160,8 @@ async def load_context(session: AsyncSession, p: Principal, import_type: str, la
         defs = await session.scalars(select(CustomFieldDef).where(CustomFieldDef.workspace_id == p.workspace_id,
                                                                   CustomFieldDef.entity == "customer"))
         ctx.defs = {d.key: d for d in defs}
+        mapped = {k for _, k in columns}
+        ctx.required_custom = [d.key for d in ctx.defs.values() if d.required and f"custom.{d.key}" in mapped]
         ctx.sources = _opt_map(SOURCE_LABELS)
         for key, label in (await session.execute(select(SourceChannel.key, SourceChannel.label)
                                                  .where(SourceChannel.workspace_id == p.workspace_id))).all():
@@ -188,18 +197,27 @@ def _text(ctx: Ctx, row: Row, key: str, raw: str) -> str | None:
     return v
 
 
-def clean_row(ctx: Ctx, line: int, cells: list[str]) -> Row:
+def clean_row(ctx: Ctx, line: int, cells: list[str], *, show: bool = False) -> Row:
+    """One record's values, problems and duplicate keys; `show` adds the values as text (preview)."""
     row = Row(line, cells)
     raw: dict[str, list[str]] = {}
     for i, key in ctx.columns:
         v = cells[i].strip() if i < len(cells) else ""
+        if v[:1] == "'" and v[1:2] in _FORMULA:
+            v = v[1:]  # a failed-rows file neutralises formulas with a quote: the fixed file comes back with it
         if v:
             raw.setdefault(key, []).append(v)
     CLEANERS[ctx.type](ctx, row, raw)
-    for k, v in row.values.items():
-        if k not in row.shown:
-            row.shown[k] = _show(v)
+    if show:
+        for k, v in row.values.items():
+            if k == "custom":
+                row.shown.update({f"custom.{ck}": _show(cv) for ck, cv in v.items() if f"custom.{ck}" not in row.shown})
+            elif k not in row.shown and k not in ("owner_id", "team_id", "customer_id", "assignee_id", "user_id"):
+                row.shown[k] = _show(v)
     return row
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _show(v: Any) -> str | None:
@@ -253,30 +271,63 @@ def _option(ctx: Ctx, row: Row, key: str, raw: str, table: dict[str, str]) -> No
         row.values[key] = v
 
 
+def _options(d: CustomFieldDef) -> dict[str, str]:
+    by: dict[str, str] = {}
+    for o in d.options:
+        for k in (o.get("label_en") or "", o.get("label") or "", o["value"]):
+            if k:
+                by[clean.fold(k)] = o["value"]
+    return by
+
+
 def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
+    """A custom field's value from its cell, by the rules of customers.service.validate_custom (the same
+    codes); select options match by value or label."""
     d = ctx.defs[key]
-    typ = d.type
+    typ, path = d.type, f"custom.{key}"
     try:
+        if typ == "text":
+            if len(raw) > 2000:
+                raise ValueError
+            return raw.strip()
         if typ in ("number", "money"):
-            return raw.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
+            num = Decimal(raw.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip())
+            if not num.is_finite() or abs(num) >= Decimal("1e15"):
+                raise ValueError
+            if typ == "money":
+                return str(num.quantize(Decimal("0.01")))
+            return int(num) if num == num.to_integral_value() else float(num)
         if typ == "date":
-            return clean.parse_date(raw).isoformat()
+            try:
+                return clean.parse_date(raw).isoformat()
+            except ValueError:
+                ctx.err(row, path, "invalid_value")
+                return None
         if typ == "boolean":
             return clean.parse_bool(raw)
         if typ in ("select", "multiselect"):
-            by = {}
-            for o in d.options:
-                for k in (o["value"], o.get("label") or "", o.get("label_en") or ""):
-                    if k:
-                        by[clean.fold(k)] = o["value"]
+            by = ctx.options.get(key)
+            if by is None:
+                by = ctx.options[key] = _options(d)
             if typ == "select":
-                return by.get(clean.fold(raw), raw)
-            return [by.get(clean.fold(x), x) for x in clean.split_list(raw)]
+                if clean.fold(raw) not in by:
+                    ctx.err(row, path, "invalid_option")
+                    return None
+                return by[clean.fold(raw)]
+            picked = [by.get(clean.fold(x)) for x in clean.split_list(raw)]
+            if any(v is None for v in picked):
+                ctx.err(row, path, "invalid_option")
+                return None
+            return [o["value"] for o in d.options if o["value"] in picked]
         if typ == "user":
             hit = ctx.users.get(clean.fold(raw))
-            return hit[0] if hit else -1
-    except ValueError:
-        return None if typ != "date" else "invalid"
+            if hit is None:
+                ctx.err(row, path, "invalid_user")
+                return None
+            return hit[0]
+    except (ValueError, InvalidOperation, ArithmeticError):
+        ctx.err(row, path, "invalid_type")
+        return None
     return raw
 
 
@@ -324,17 +375,10 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     custom_raw = {k[7:]: one[k] for k in one if k.startswith("custom.") and k[7:] in ctx.defs}
     if custom_raw:
         values = {k: _custom(ctx, row, k, v) for k, v in custom_raw.items()}
-        errors: list[FieldError] = []
-        user_ids = {v for k, v in values.items() if ctx.defs[k].type == "user" and isinstance(v, int) and v > 0}
-        cleaned = validate_custom(list(ctx.defs.values()), values, errors, user_ids, creating=False)
-        for e in errors:
-            ctx.err(row, e["field"], e["code"])
-        row.values["custom"] = {k: v for k, v in cleaned.items() if v is not None}
-        for k, v in row.values["custom"].items():
-            row.shown[f"custom.{k}"] = _show(v)
-    for d in ctx.defs.values():  # a required custom field mapped but empty in this row
-        if d.required and any(k == f"custom.{d.key}" for _, k in ctx.columns) and d.key not in custom_raw:
-            ctx.err(row, f"custom.{d.key}", "required")
+        row.values["custom"] = {k: v for k, v in values.items() if v is not None}
+    for k in ctx.required_custom:  # a required custom field mapped but empty in this row
+        if k not in custom_raw:
+            ctx.err(row, f"custom.{k}", "required")
     named = name_identity(row.values.get("name"), row.values.get("city"))
     if named:
         row.identities.append(named)
@@ -732,7 +776,7 @@ async def write(session: AsyncSession, ctx: Ctx, rows: list[Row], import_id: int
     failures = [{"import_id": import_id, "line": r.line, "cells": r.cells, "error": error_text(ctx, r)}
                 for r in rows if r.action == "fail"]
     if failures:
-        await session.execute(insert(_failures_table()), failures)
+        await bulk_insert(session, _failures_table(), failures)
     return counts
 
 
@@ -757,6 +801,47 @@ def error_text(ctx: Ctx, r: Row) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+def _plain1(v: Any) -> Any:
+    return v if v is None or type(v) in (str, int, float, bool) else _plain(v)
+
+
+def created_changes(after: dict[str, Any]) -> list[dict[str, Any]]:
+    """audit.diff({}, after) for a new record (custom fields as one "custom" entry, as diff gives it), without
+    comparing: every value is new."""
+    return [{"field": name, "old": None, "new": _plain1(after[name])} for name in sorted(after)
+            if after[name] is not None]
+
+
+def _json(v: Any) -> str:
+    return orjson.dumps(v).decode()
+
+
+_LIGHT: dict[str, Any] = {}
+
+
+def light(t: Any) -> Any:
+    """The table with its JSON columns untyped: bulk rows carry their JSON already encoded by orjson (the
+    stdlib encoder SQLAlchemy would use was a tenth of an import's time); other columns keep their types."""
+    if t.name not in _LIGHT:
+        _LIGHT[t.name] = sql_table(t.name, *(sql_column(c.name, NullType() if isinstance(c.type, JSON) else c.type)
+                                              for c in t.c))
+    return _LIGHT[t.name]
+
+
+def json_columns(t: Any) -> tuple[str, ...]:
+    return tuple(c.name for c in t.c if isinstance(c.type, JSON))
+
+
+async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = json_columns(t)
+    for r in rows:
+        for c in cols:
+            r[c] = _json(r[c])
+    await session.execute(insert(light(t)), rows)
+
+
 def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, list[Any], int | None,
                                                                                     dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One audit row and one domain event per record, as `audit.change` writes them."""
@@ -769,14 +854,14 @@ def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[
                        "record_label": (label or "")[:200] or None, "changes": {"items": changes}, "ip": p.ip})
         events.append({"workspace_id": p.workspace_id, "at": now, "kind": kind, "record_type": record_type,
                        "record_id": record_id, "actor_id": p.user_id, "customer_id": customer_id,
-                       "payload": _plain({"label": label, "changes": changes, **payload}), "dispatched_at": None})
+                       "payload": {"label": label, "changes": changes, **payload}, "dispatched_at": None})
     return audits, events
 
 
 async def _write_events(session: AsyncSession, audits: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     if audits:
-        await session.execute(insert(AuditEntry.__table__), audits)
-        await session.execute(insert(DomainEvent.__table__), events)
+        await bulk_insert(session, AuditEntry.__table__, audits)
+        await bulk_insert(session, DomainEvent.__table__, events)
 
 
 CUSTOMER_FIELDS = tuple(cs.CustomerWrite.model_fields)
@@ -831,9 +916,9 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
         docs.append((cid, _doc(rec, identities)))
         after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
         after = {k: val for k, val in after.items() if val not in (None, [], {})}
-        items.append((cid, rec["name"], diff({}, after), cid, {}))
+        items.append((cid, rec["name"], created_changes(after), cid, {}))
     if inserts:
-        await session.execute(insert(_C), inserts)
+        await bulk_insert(session, _C, inserts)
         if idents:
             await session.execute(insert(CustomerIdentity.__table__), idents)
         await _index(session, docs, replace=False)
@@ -919,14 +1004,14 @@ async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> t
             primaries.add(r.customer.id)
         inserts.append(rec)
         out = {k: rec[k] for k in ("name", "title", "phones", "emails", "wechat", "birthday", "is_primary", "notes")}
-        items.append((cid, f"{r.customer.name} · {rec['name']}", diff({}, {k: x for k, x in out.items()
-                                                                        if x not in (None, [])}),
+        items.append((cid, f"{r.customer.name} · {rec['name']}",
+                      created_changes({k: x for k, x in out.items() if x not in (None, [])}),
                       r.customer.id, {"customer_id": r.customer.id}))
     if inserts:
         if primaries:  # one primary contact per customer, as when a contact is saved by hand
             await session.execute(update(Contact).where(Contact.customer_id.in_(IDS), Contact.is_primary)
                                   .values(is_primary=False), {"ids": sorted(primaries)})
-        await session.execute(insert(Contact.__table__), inserts)
+        await bulk_insert(session, Contact.__table__, inserts)
         ctx.remember(ids, [r.line for r in new])
     changed = []
     targets = [r for r in rows if r.action == "update" and r.target_id]
@@ -976,9 +1061,10 @@ async def _write_interactions(session: AsyncSession, ctx: Ctx, rows: list[Row]) 
                                     "subject", "summary", "outcome", "next_step", "next_step_at")}
         label = " · ".join(x for x in (r.customer.name, ctx.channel_labels.get(rec["channel"], rec["channel"]),
                                        rec["subject"]) if x)
-        items.append((iid, label, diff({}, {k: x for k, x in snap.items() if x not in (None, [])}), r.customer.id, {}))
+        items.append((iid, label, created_changes({k: x for k, x in snap.items() if x not in (None, [])}),
+                      r.customer.id, {}))
     if inserts:
-        await session.execute(insert(Interaction.__table__), inserts)
+        await bulk_insert(session, Interaction.__table__, inserts)
         ctx.remember(ids, [r.line for r in new])
         touched = sorted({r["customer_id"] for r in inserts})
         latest = (select(func.max(Interaction.occurred_at)).where(Interaction.customer_id == Customer.id,
@@ -1009,10 +1095,10 @@ async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tupl
         inserts.append(rec)
         snap = {k: rec[k] for k in ("title", "description", "due_at", "assignee_id", "customer_id", "priority", "status",
                                     "repeat")}
-        items.append((tid, rec["title"], diff({}, {k: x for k, x in snap.items() if x not in (None, [])}),
+        items.append((tid, rec["title"], created_changes({k: x for k, x in snap.items() if x not in (None, [])}),
                       rec["customer_id"], {}))
     if inserts:
-        await session.execute(insert(Task.__table__), inserts)
+        await bulk_insert(session, Task.__table__, inserts)
         ctx.remember(ids, [r.line for r in new])
     audits, events = _events(ctx, now, "create", "task", items)
     await _write_events(session, audits, events)

@@ -44,14 +44,25 @@ ALT_READINGS = {
 MAX_VARIANTS = 4
 
 
+@lru_cache(maxsize=32768)
+def _readings(ch: str) -> tuple[str, ...]:
+    """A character's readings, the usual one first; () when pypinyin has none. Without phrases a character
+    reads the same wherever it stands, so the answer is cached per character (bulk imports index millions)."""
+    found = lazy_pinyin([ch], style=Style.NORMAL, errors="ignore")
+    if not found or not found[0].isalpha():
+        return ()
+    alt = ALT_READINGS.get(ch)
+    return (found[0], alt) if alt and alt != found[0] else (found[0],)
+
+
 def syllables(text: str) -> list[list[str]]:
     """Readings per CJK character, the usual one first: 重庆 → [["zhong", "chong"], ["qing"]]."""
-    chars = [ch for ch in text if _CJK.match(ch)]
-    out = []
-    for ch, syl in zip(chars, lazy_pinyin(chars, style=Style.NORMAL, errors="ignore"), strict=False):
-        alt = ALT_READINGS.get(ch)
-        out.append([syl, alt] if alt and alt != syl else [syl])
-    return [r for r in out if r[0].isalpha()]
+    return [list(r) for r in _syllables(text)]
+
+
+@lru_cache(maxsize=4096)  # a name's pinyin key and its search document read the same name one after the other
+def _syllables(text: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(r for ch in text if _CJK.match(ch) and (r := _readings(ch)))
 
 
 def variants(readings: list[list[str]]) -> list[list[str]]:
@@ -78,12 +89,13 @@ def name_tokens(name: str) -> set[str]:
     tokens: set[str] = set()
     for word in words(name):
         if has_cjk(word):
-            for i in range(len(word)):
-                tokens.add(word[i : i + MAX_SUFFIX])
+            tokens.update(word[i : i + MAX_SUFFIX] for i in range(len(word)))
             for syl in variants(syllables(word)):
-                for i in range(len(syl)):
-                    tokens.add("".join(syl[i:])[:MAX_PINYIN])
-                    tokens.add("".join(s[0] for s in syl[i:])[:MAX_PINYIN])
+                full = initials = ""
+                for s in reversed(syl):  # every suffix, built from the end
+                    full, initials = s + full, s[0] + initials
+                    tokens.add(full[:MAX_PINYIN])
+                    tokens.add(initials[:MAX_PINYIN])
         else:
             tokens.add(word[:MAX_PINYIN])
     return tokens
