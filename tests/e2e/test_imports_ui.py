@@ -139,6 +139,8 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     expect(preview.get_by_test_id("preview-row")).to_have_count(5)
     page.reload()  # the wizard comes back on the same step
     expect(preview.get_by_test_id("preview-row")).to_have_count(5)
+    # the cleaned values of every mapped column, the hand-mapped one too
+    expect(preview.locator('[data-testid="preview-row"][data-line="2"]')).to_contain_text(re.compile(rf"{first}.*杭州.*软件"))
     bad_cell = preview.locator('[data-testid="preview-cell-error"][data-field="phones"]')
     expect(bad_cell).to_have_count(1)
     bad_row = preview.locator('[data-testid="preview-row"][data-line="6"]')
