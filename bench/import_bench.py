@@ -42,10 +42,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import generate as g  # noqa: E402  (bench/generate.py)
+import generate as g
 
-from guanxi.customers.service import SOURCE_LABELS  # noqa: E402
-from guanxi.demo import data as demo  # noqa: E402
+from guanxi.customers.service import SOURCE_LABELS
+from guanxi.demo import data as demo
 
 HEADERS = ["客户名称", "客户类型", "行业", "规模", "省份", "城市", "区县", "地址", "手机", "邮箱", "微信", "网址", "获客渠道",
            "客户阶段", "客户等级", "标签", "负责人", "成立日期", "备注", "预算", "意向度", "关注产品", "年框客户", "下次拜访",
@@ -232,7 +232,7 @@ def main() -> int:
     var.mkdir(parents=True, exist_ok=True)
     url = args.database_url
     if not url:
-        db_path = var / "guanxi.db"
+        db_path = var / f"guanxi-{args.rows}.db"  # a run of another size may go on beside this one
         for suffix in ("", "-wal", "-shm", "-writers.lock"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite+aiosqlite:///{db_path}"
@@ -241,7 +241,7 @@ def main() -> int:
         if t.kind == "postgresql":
             g.reset_database(t)
             url = t.async_url
-    data_dir = var / "data"
+    data_dir = var / f"data-{args.rows}"
     shutil.rmtree(data_dir, ignore_errors=True)
     setup_info = asyncio.run(setup(url))
     ctx = {"users": setup_info["users"], "now": datetime(2026, 11, 23, 12, tzinfo=UTC), "kind": "sqlite",

@@ -63,18 +63,32 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > limit:
             await problem_response(Problem(413, code))(scope, receive, send)
             return
-        seen = 0
+        seen, refused = 0, False
 
         async def limited() -> Message:
-            nonlocal seen
+            # a body without Content-Length (chunked) is counted as it streams in: past the limit the client gets
+            # the 413 at once and the route sees a disconnect, so nothing more is read (or spooled to disk)
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
-                    raise Problem(413, code)
+                    refused = True
+                    await problem_response(Problem(413, code))(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return msg
 
-        await self.app(scope, limited, send)
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, limited, send_unless_refused)
+        except Exception:
+            if not refused:
+                raise
 
 
 class SecurityHeaders:

@@ -1,4 +1,4 @@
-"""The `guanxi` command: serve, worker, db upgrade, demo, workspace create, user create, openapi."""
+"""The `guanxi` command: serve, worker, db upgrade, demo, workspace create, user create, import, openapi."""
 
 from __future__ import annotations
 
@@ -239,6 +239,152 @@ def user_create(
     except Problem as exc:
         _fail(exc)
     console.print(f"User {email} created.")
+
+
+@app.command("import")
+def import_file(
+    file: str | None = typer.Argument(None, help="CSV (UTF-8 or GBK), .xlsx, or .vcf (contacts)"),
+    type_: str = typer.Option("customers", "--type", help="customers, contacts, interactions or tasks"),
+    workspace: str | None = typer.Option(None, help="workspace slug"),
+    user: str | None = typer.Option(None, help="the importing user's email: their rights, their records"),
+    duplicates: str = typer.Option("skip", help="skip, update (the existing record) or create (anyway)"),
+    mapping: str | None = typer.Option(None, help='JSON {"header": "field"} or a JSON file; default: guessed '
+                                                   "or remembered from the last import of this header"),
+    resume: int | None = typer.Option(None, "--resume", help="continue an interrupted import by its id"),
+    batch: int = typer.Option(0, "--batch", min=0, max=100_000, hidden=True, help="records per transaction"),
+) -> None:
+    """Import a file the way the web UI does (checks, mapping, duplicates, report), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from guanxi.db import Database
+    from guanxi.imports import engine, runner
+    from guanxi.kit.errors import Problem
+
+    s = settings_or_exit()
+    if resume is None and (not file or not workspace or not user):
+        err.print("[red]Give FILE, --workspace and --user (or --resume ID).[/red]")
+        raise typer.Exit(2)
+
+    async def go() -> tuple[int, str | None, dict[str, Any]]:
+        db = Database(s.resolved_database_url())
+        try:
+            import_id = resume if resume is not None else await _create_import(db, s, file or "", type_, workspace or "",
+                                                                             user or "", duplicates, mapping)
+            imp = await _import_row(db, import_id)
+            if imp is None:
+                raise Problem(404, "not_found")
+            console.print(f"Import [bold]{import_id}[/bold]: {imp.filename} ({imp.type}, "
+                          f"{imp.total_rows if imp.total_rows is not None else '?'} rows, duplicates: "
+                          f"{imp.duplicate_mode}){'; resuming after row ' + str(imp.checkpoint) if imp.checkpoint else ''}")
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=console, transient=False) as bar:
+                task = bar.add_task("importing", total=imp.total_rows, completed=imp.processed)
+
+                def progress(pr: runner.Progress) -> None:
+                    bar.update(task, completed=pr.processed, description=(
+                        f"created {pr.created} · updated {pr.updated} · skipped {pr.skipped} · failed {pr.failed}"))
+
+                status = await runner.run_import(db, s, import_id, on_progress=progress,
+                                                 batch=batch or engine.BATCH)
+            imp = await _import_row(db, import_id)
+            assert imp is not None
+            report = {k: getattr(imp, k) for k in ("status", "processed", "created", "updated", "skipped", "failed")}
+            report["error"] = imp.error
+            report["failed_rows_file"] = await _write_failures(db, s, imp) if imp.failed else None
+            return import_id, status, report
+        finally:
+            await db.dispose()
+
+    try:
+        import_id, status, report = run(go())
+    except Problem as exc:
+        _fail(exc)
+        return
+    if status is None and report["status"] in ("queued", "running"):
+        err.print(f"[yellow]Import {import_id} is being run by another process; try --resume {import_id} later.[/yellow]")
+        raise typer.Exit(1)
+    console.print(f"[bold]{report['status']}[/bold]: created {report['created']}, updated {report['updated']}, "
+                  f"skipped {report['skipped']}, failed {report['failed']} (of {report['processed']} rows)")
+    if report["failed_rows_file"]:
+        console.print(f"Failed rows and why: {report['failed_rows_file']}")
+    if report["error"]:
+        err.print(f"[red]{report['error'].get('message')}[/red]")
+    raise typer.Exit(0 if report["status"] == "done" else 1)
+
+
+async def _import_row(db: Any, import_id: int) -> Any:
+    from guanxi.imports.models import Import
+
+    async with db.session() as session:
+        return await session.get(Import, import_id)
+
+
+async def _create_import(db: Any, s: Settings, file: str, type_: str, workspace: str, user: str, duplicates: str,
+                         mapping: str | None) -> int:
+    """Upload checks, the import row and its mapping, as POST /imports and PUT /imports/{id}/mapping do them."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from guanxi.accounts.models import User, Workspace
+    from guanxi.authz.records import principal_for
+    from guanxi.imports import files, service
+    from guanxi.imports import schemas as isch
+    from guanxi.kit.errors import FieldError, validation_error
+    from guanxi.kit.i18n import current_language
+    from guanxi.kit.jobs import writing
+
+    path = Path(file)
+    if not path.is_file():
+        raise validation_error([FieldError("file", "not_found", f"no file {file}")])
+    async with db.session() as session:
+        ws = await session.scalar(select(Workspace.id).where(Workspace.slug == workspace))
+        uid = await session.scalar(select(User.id).where(User.workspace_id == ws, User.email == user.strip().lower(),
+                                                         User.active)) if ws else None
+        if ws is None or uid is None:
+            raise validation_error([FieldError("user", "not_found", f"no active user {user} in workspace {workspace}")])
+        p = await principal_for(session, ws, uid)
+    assert p is not None
+    current_language.set(p.language)
+    service.require(p, type_)
+    body: dict[str, Any] = {"duplicate_mode": duplicates}
+    if mapping:
+        text = Path(mapping).read_text(encoding="utf-8") if Path(mapping).is_file() else mapping
+        try:
+            body["mapping"] = json.loads(text)
+        except ValueError:
+            raise validation_error([FieldError("mapping", "invalid_json", "--mapping is not JSON")]) from None
+    with open(path, "rb") as src:  # noqa: ASYNC230 - a command, not a server
+        stored, size, info = await service.store_upload(s, p, src, path.name, type_)
+    try:
+        async with writing(db) as session:
+            imp = await service.create_import(session, p, s, stored, size, info, path.name, type_)
+            await session.flush()
+            body.setdefault("mapping", imp.mapping)
+            try:
+                mapping_in = isch.MappingIn.model_validate(body)
+            except ValueError:
+                raise validation_error([FieldError("duplicates", "invalid_option", "--duplicates: skip, update or "
+                                                   "create; --mapping: {\"header\": \"field\" or null}")]) from None
+            await service.set_mapping(session, p, imp.id, mapping_in)
+            await service.start(session, p, imp.id, None)
+            return imp.id
+    except BaseException:
+        files.remove(stored)
+        raise
+
+
+async def _write_failures(db: Any, s: Settings, imp: Any) -> str:
+    from guanxi.imports import service
+    from guanxi.kit.i18n import current_language
+
+    current_language.set(imp.language)
+    out = s.imports_dir / str(imp.workspace_id) / f"{imp.id}-failed.csv"
+    async with db.session() as session:
+        with open(out, "wb") as f:  # noqa: ASYNC230 - a command, not a server
+            async for chunk in service.failed_rows_csv(session, imp):
+                f.write(chunk)
+    return str(out.resolve())
 
 
 @app.command()

@@ -20,7 +20,7 @@ from guanxi.kit.normalize import PhoneError, normalize_email, normalize_phone
 from guanxi.kit.timeutil import zone
 
 _CN = PhoneMetadata.metadata_for_region("CN")
-_MOBILE = re.compile(r"(?:%s)$" % _CN.mobile.national_number_pattern) if _CN and _CN.mobile else None
+_MOBILE = re.compile(f"(?:{_CN.mobile.national_number_pattern})$") if _CN and _CN.mobile else None
 _PHONE_PUNCT = re.compile(r"[\s\-().]")
 
 
@@ -51,6 +51,7 @@ def phone(raw: str) -> tuple[str, str]:
 
 
 _BLOCKS: dict[tuple[str, str, int], tuple[bool, tuple[int, ...], str] | None] = {}
+_SEEN: dict[tuple[str, str, int], int] = {}
 _rng = random.Random(86)
 
 
@@ -62,6 +63,11 @@ def _block(form: str, head: str, length: int) -> tuple[bool, tuple[int, ...], st
     key = (form, head, length)
     if key in _BLOCKS:
         return _BLOCKS[key]
+    seen_before = _SEEN.get(key, 0)
+    if seen_before < 3:  # learning costs 16 parses: only for blocks that come back
+        if len(_SEEN) < 200_000:
+            _SEEN[key] = seen_before + 1
+        return None
     seen: set[tuple[bool, tuple[int, ...], str]] = set()
     for _ in range(16):
         digits = head + "".join(_rng.choice("0123456789") for _ in range(length - len(head)))

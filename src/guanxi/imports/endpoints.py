@@ -36,7 +36,7 @@ Uploader = Annotated[Principal, Depends(_uploader)]
 
 @router.get("/imports/fields", response_model=list[s.ImportField])
 async def import_fields(session: DbSession, p: CurrentUser,
-                        type: s.ImportType = Query(...)) -> list[s.ImportField]:  # noqa: A002
+                        type: Annotated[s.ImportType, Query()]) -> list[s.ImportField]:
     """The fields an import of this type can fill (custom fields as custom.<key>)."""
     return await service.import_fields(session, p, type)
 
@@ -46,7 +46,7 @@ async def upload(
     request: Request,
     p: Uploader,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK), .xlsx, or .vcf for contacts")],
-    type: Annotated[s.ImportType, Form()],  # noqa: A002
+    type: Annotated[s.ImportType, Form()],
 ) -> Any:
     """Upload a file: it is checked (type, encoding, header, size, columns) and its column mapping guessed."""
     service.require(p, type)
@@ -65,7 +65,7 @@ async def upload(
 
 @router.get("/imports", response_model=s.ImportList)
 async def list_imports(session: DbSession, p: CurrentUser,
-                       type: s.ImportType | None = Query(default=None)) -> s.ImportList:  # noqa: A002
+                       type: Annotated[s.ImportType | None, Query()] = None) -> s.ImportList:
     """Newest first: an admin sees the workspace's imports, everyone else their own."""
     return s.ImportList(items=await service.to_out(session, await service.list_imports(session, p, type)))
 

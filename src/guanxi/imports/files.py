@@ -67,7 +67,7 @@ async def receive(src: Any, directory: Path, max_bytes: int) -> tuple[Path, int]
     tmp = directory / f".upload-{uuid.uuid4().hex}"
     size = 0
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb") as out:  # noqa: ASYNC230 - megabyte writes to local disk, as attachments do
             while True:
                 chunk = await src.read(CHUNK) if _is_async(src) else src.read(CHUNK)
                 if not chunk:
@@ -178,6 +178,8 @@ def _inspect_csv(path: Path, encoding: str) -> FileInfo:
     if headers is None:
         raise refuse(422, "empty_file")
     _check_header(headers, sample)
+    if total == 0:
+        raise refuse(422, "empty_file")  # a header and nothing to import
     return FileInfo("csv", encoding, delimiter, headers, [_pad(r, len(headers)) for r in sample], total)
 
 
@@ -245,6 +247,8 @@ def _inspect_xlsx(path: Path) -> FileInfo:
     if headers is None:
         raise refuse(422, "empty_file")
     _check_header(headers, sample)
+    if total == 0:
+        raise refuse(422, "empty_file")
     return FileInfo("xlsx", None, None, headers, [_pad(r, len(headers)) for r in sample], total)
 
 
@@ -254,11 +258,34 @@ def _trim(cells: list[str]) -> list[str]:
     return cells
 
 
-def _open_sheet(path: Path) -> tuple[Any, Any]:
-    from openpyxl import load_workbook
+class _Workbook:
+    """A read-only workbook opened from a file object (openpyxl checks the name's extension, and uploads are kept
+    under names of our own); closing it closes the file too."""
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    return wb, wb.worksheets[0]
+    def __init__(self, path: Path) -> None:
+        from openpyxl import load_workbook
+
+        self.fh = open(path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self.wb = load_workbook(self.fh, read_only=True, data_only=True)
+        except BaseException:
+            self.fh.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.wb.close()
+        finally:
+            self.fh.close()
+
+
+def _open_sheet(path: Path) -> tuple[Any, Any]:
+    wb = _Workbook(path)
+    try:
+        return wb, wb.wb.worksheets[0]
+    except BaseException:
+        wb.close()
+        raise
 
 
 def cell_text(v: Any) -> str:

@@ -17,7 +17,6 @@ same machine can tell a dead holder from a live one without waiting for the leas
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket

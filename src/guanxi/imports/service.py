@@ -229,7 +229,7 @@ async def preview(session: AsyncSession, p: Principal, settings: Settings, impor
         return out
 
     recs = await anyio.to_thread.run_sync(first_records)
-    rows = [engine.clean_row(ctx, line, cells) for line, cells in recs]
+    rows = [engine.clean_row(ctx, line, cells, show=True) for line, cells in recs]
     await engine.resolve(session, ctx, rows)
     out = []
     for r in rows:

@@ -103,7 +103,7 @@ def name_tokens(name: str) -> set[str]:
 
 def phone_tokens(e164: str) -> set[str]:
     digits = re.sub(r"\D", "", e164)
-    national = digits[2:] if digits.startswith("86") else digits
+    national = digits.removeprefix("86")
     tokens = {national[i:] for i in range(len(national) - 3)}
     tokens.add(digits)
     return tokens
