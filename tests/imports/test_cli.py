@@ -95,8 +95,9 @@ async def test_kill_9_in_the_middle_then_resume(db, database_url, tmp_path):
             rows.append([f"客户{i:05d}", f"139{i:08d}", f"c{i}@example.com"])
     path = tmp_path / "big.csv"
     write_csv(path, rows)
-    proc = subprocess.Popen(cli(  # noqa: ASYNC220 - the test waits on the database, not on the processtmp_path, database_url, str(path), "--workspace", w.slug, "--user",
-                                w.users["admin"].email, "--batch", "100"),
+    # the test waits on the database, not on the process
+    proc = subprocess.Popen(cli(tmp_path, database_url, str(path), "--workspace", w.slug,  # noqa: ASYNC220
+                                "--user", w.users["admin"].email, "--batch", "100"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(tmp_path, database_url))
     checkpoint = 0
     import_id = None

@@ -150,7 +150,7 @@ async def test_failed_after_the_last_attempt_and_shown_to_admins(db, settings_fo
             assert f["recipient_id"] == user.id and f["recipient_name"] == user.name
             assert f["subject"].startswith("待办提醒：一直发不出去") and f["last_error"] == row.last_error
             runs = {p["name"]: p for p in body["periodic"]}
-            assert set(runs) == {"reminders.due", "outbox.sweep"}
+            assert set(runs) == {"reminders.due", "outbox.sweep", "imports.sweep"}
             assert runs["reminders.due"]["every_seconds"] == 1 and runs["reminders.due"]["last_finished_at"]
             assert runs["reminders.due"]["last_result"]["reminded"] >= 0
             # another workspace's admin sees none of it
