@@ -56,6 +56,9 @@ async def test_preview_shows_values_problems_and_actions_per_row(client, db):
     assert all(e["message"] for e in bad["errors"]) and next(
         e for e in bad["errors"] if e["code"] == "invalid_phone")["message"] == "不是有效的电话号码"
     assert third["values"]["owner"] == w.users["sales"].name and third["values"]["phones"] == "139 1234 5678"
+    # a cell that failed shows what the file says, so the user sees what to fix
+    assert bad["values"]["phones"] == "12345" and bad["values"]["emails"] == "not-an-email@"
+    assert bad["values"]["stage"] == "未知阶段" and bad["values"]["birthday"] == "2023-13-45"
     r = await call(client, w, "admin", "GET", f"/api/v1/imports/{imp['id']}/preview?limit=1")
     assert len(r.json()["rows"]) == 1
     # previews write nothing

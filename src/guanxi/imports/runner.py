@@ -127,6 +127,8 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
         snapshot = {c: getattr(imp, c) for c in ("file_format", "delimiter", "headers", "checkpoint", "total_rows",
                                                   "processed", "created", "updated", "skipped", "failed", "language")}
         path, codec = file_path(settings, imp), codec_of(imp)
+    if batch == engine.BATCH and snapshot["total_rows"]:  # about 20 progress steps for a small file
+        batch = min(batch, max(500, snapshot["total_rows"] // 20))
     counts = {k: snapshot[k] for k in ("processed", "created", "updated", "skipped", "failed")}
     checkpoint = snapshot["checkpoint"]
     try:

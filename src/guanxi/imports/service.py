@@ -231,6 +231,11 @@ async def preview(session: AsyncSession, p: Principal, settings: Settings, impor
     recs = await anyio.to_thread.run_sync(first_records)
     rows = [engine.clean_row(ctx, line, cells, show=True) for line, cells in recs]
     await engine.resolve(session, ctx, rows)
+    # a cell that failed has no cleaned value: the preview shows what the file says, marked with the problem
+    columns: dict[str, list[int]] = {}
+    for i, h in enumerate(imp.headers):
+        if (f := (imp.mapping or {}).get(h)) is not None:
+            columns.setdefault(f, []).append(i)
     out = []
     for r in rows:
         dup = None
@@ -238,6 +243,11 @@ async def preview(session: AsyncSession, p: Principal, settings: Settings, impor
             dup = s.PreviewDuplicate(reason=r.dup.reason, existing_id=r.dup.existing_id,  # type: ignore[arg-type]
                                      existing_name=r.dup.existing_name, line=r.dup.line)
         values = {k: v for k, v in r.shown.items() if k != "customer_ref"}
+        for e in r.errors:
+            if not values.get(e["field"]) and e["field"] in columns:
+                raw = "; ".join(c for i in columns[e["field"]] if i < len(r.cells) and (c := r.cells[i].strip()))
+                if raw:
+                    values[e["field"]] = raw
         out.append(s.PreviewRow(line=r.line, values=values,
                                 errors=[s.PreviewError(**e) for e in r.errors],
                                 duplicate=dup, action=r.action))  # type: ignore[arg-type]
