@@ -19,6 +19,7 @@ from guanxi.accounts.endpoints import router as accounts_router
 from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
+from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.db import Database
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "jobs": {"backend": settings.jobs_backend, "in_process": settings.jobs_in_process}}
 
     app.include_router(accounts_router)
+    app.include_router(dedupe_router)
     app.include_router(customers_router)
     app.include_router(activities_router)
     app.include_router(timeline_router)

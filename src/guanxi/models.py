@@ -4,6 +4,7 @@ from guanxi.accounts.models import ApiKey, AuthSession, LoginThrottle, Role, Tea
 from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
+from guanxi.dedupe.models import ContactIdentity, CustomerMerge, DuplicateDismissal, DuplicateGroup
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -15,10 +16,14 @@ __all__ = [
     "AuthSession",
     "Base",
     "Contact",
+    "ContactIdentity",
     "CustomFieldDef",
     "Customer",
     "CustomerIdentity",
+    "CustomerMerge",
     "DomainEvent",
+    "DuplicateDismissal",
+    "DuplicateGroup",
     "IdempotencyRecord",
     "Interaction",
     "InteractionChannel",
