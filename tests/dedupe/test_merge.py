@@ -68,6 +68,10 @@ async def test_groups_with_reasons_and_dismiss(client, db):
     assert cd is not None and cd["reasons"][0]["kind"] == "email"
     assert len(items) == 2
 
+    only = (await call(client, w, "admin", "GET", f"/api/v1/duplicates/customers?customer_id={c['id']}")).json()
+    assert [{m["id"] for m in g["members"]} for g in only["items"]] == [{c["id"], d["id"]}]
+    assert only["next_cursor"] is None
+
     # a sales rep sees only their own customers: never the teammate's, so no c/d group
     mine = await groups(client, w, "sales")
     assert group_of(mine, a["id"], b["id"]) and not group_of(mine, c["id"], d["id"])

@@ -63,3 +63,11 @@ export type TimelineQuery = NonNullable<paths['/api/v1/customers/{customer_id}/t
 export type RoleScope = NonNullable<S['RoleWrite']['scope']>
 /** Record ids are integers. */
 export type Id = Customer['id']
+
+export type DuplicateReason = S['DuplicateReason']
+export type DuplicateCustomer = S['DuplicateCustomer']
+export type DuplicateContact = S['DuplicateContact']
+export type CustomerGroup = S['CustomerGroup']
+export type ContactGroup = S['ContactGroup']
+export type MergeRequest = S['MergeRequest']
+export type MergeResult = S['MergeResult']

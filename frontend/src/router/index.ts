@@ -29,6 +29,7 @@ const routes: RouteRecordRaw[] = [
       },
       { path: 'my-work', name: 'my-work', component: () => import('@/modules/tasks/MyWorkPage.vue') },
       { path: 'tasks/:taskId', name: 'task', component: () => import('@/modules/tasks/MyWorkPage.vue'), props: true },
+      { path: 'duplicates', name: 'duplicates', component: () => import('@/modules/dedupe/DuplicatesPage.vue') },
       { path: 'recycle-bin', name: 'recycle-bin', component: () => import('@/modules/customers/RecycleBin.vue') },
       { path: 'settings', redirect: { name: 'settings-users' }, meta: { admin: true } },
       { path: 'settings/users', name: 'settings-users', component: () => import('@/modules/settings/UsersPage.vue'), meta: { admin: true } },

@@ -18,9 +18,11 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["duplica
 async def duplicate_customers(
     session: DbSession, p: CurrentUser, limit: int = Query(default=20, ge=1, le=100),
     cursor: str | None = Query(default=None, max_length=200),
+    customer_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
 ) -> s.CustomerGroupPage:
-    """Groups of live customers the caller may see that share a phone, an email or a similar name in one city."""
-    return await service.customer_groups(session, p, cursor, limit)
+    """Groups of live customers the caller may see that share a phone, an email or a similar name in one city;
+    with `customer_id`, only the groups of that customer ("查找重复" on its page)."""
+    return await service.customer_groups(session, p, cursor, limit, customer_id)
 
 
 @router.get("/duplicates/contacts", response_model=s.ContactGroupPage)

@@ -166,6 +166,16 @@ async def group_keys(session: AsyncSession, workspace_id: int, entity: str, afte
     return list(await session.scalars(q))
 
 
+async def groups_of(session: AsyncSession, workspace_id: int, entity: str, record_id: int) -> list[DuplicateGroup]:
+    ident: Any = CustomerIdentity if entity == "customer" else ContactIdentity
+    owner = ident.customer_id if entity == "customer" else ident.contact_id
+    own = select(ident.kind, ident.value).where(owner == record_id).subquery()
+    q = (select(DuplicateGroup).join(own, and_(own.c.kind == DuplicateGroup.kind, own.c.value == DuplicateGroup.value))
+         .where(DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity)
+         .order_by(DuplicateGroup.anchor_id.desc(), DuplicateGroup.id.desc()))
+    return list(await session.scalars(q))
+
+
 def _key_filter(ident: Any, groups: list[DuplicateGroup]) -> Any:
     # two IN lists walk the (workspace_id, kind, value) index; the exact pairs are picked in Python
     return and_(ident.kind.in_(sorted({g.kind for g in groups})), ident.value.in_(sorted({g.value for g in groups})))

@@ -73,7 +73,7 @@ def _position(cursor: str | None) -> tuple[int, int] | None:
 
 
 async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | None, limit: int | None,
-                members_of: Any) -> tuple[list[dict[str, Any]], str | None]:
+                members_of: Any, only: int | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """Groups of at least two visible members, newest duplicates first; identical member sets become one group
     with several reasons. Reads at most MAX_SCAN group rows: a short page with a cursor beats a slow one."""
     n = clamp_limit(limit, 20)
@@ -82,7 +82,10 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
     by_set: dict[frozenset[int], dict[str, Any]] = {}
     scanned, stop_anchor, exhausted = 0, None, False
     while scanned < MAX_SCAN:
-        keys = await repo.group_keys(session, p.workspace_id, entity, pos, BATCH)
+        if only is not None:  # the groups of one record: its own identity values, one round
+            keys = await repo.groups_of(session, p.workspace_id, entity, only) if pos is None else []
+        else:
+            keys = await repo.group_keys(session, p.workspace_id, entity, pos, BATCH)
         if len(keys) < BATCH:
             exhausted = True
         if not keys:
@@ -138,13 +141,15 @@ def _reason(p: Principal, g: DuplicateGroup, first: Any, labels: dict[str, tuple
 
 
 async def customer_groups(session: AsyncSession, p: Principal, cursor: str | None,
-                          limit: int | None) -> s.CustomerGroupPage:
+                          limit: int | None, customer_id: int | None = None) -> s.CustomerGroupPage:
     p.require("customers", "edit")
 
     async def members_of(session: AsyncSession, ws: int, keys: list[DuplicateGroup]) -> list[Any]:
         return await repo.customer_members(session, ws, customers_repo.scoped(p), keys)
 
-    groups, nxt = await _walk(session, p, "customer", cursor, limit, members_of)
+    groups, nxt = await _walk(session, p, "customer", cursor, limit, members_of, customer_id)
+    if customer_id is not None:
+        groups = [g for g in groups if customer_id in g["ids"]]
     shown = [g["rows"][:MEMBER_CAP] for g in groups]
     ids = sorted({r.id for rows in shown for r in rows})
     counts = await repo.counts(session, ids)
