@@ -224,9 +224,8 @@ async def dismiss(session: AsyncSession, p: Principal, body: s.Dismiss) -> Dupli
     if len(ids) < 2:
         raise validation_error([FieldError("member_ids", "too_short")])
     names = await _visible_names(session, p, body.entity, ids)
-    missing = [FieldError(f"member_ids.{i}", "not_found") for i, m in enumerate(body.member_ids) if m not in names]
-    if missing:
-        raise validation_error(missing)
+    if len(names) != len(ids):  # outside the workspace or the caller's scope: like any record, not found
+        raise not_found()
     key = repo.member_key(ids)
     found = await session.scalar(select(DuplicateDismissal).where(
         DuplicateDismissal.workspace_id == p.workspace_id, DuplicateDismissal.entity == body.entity,
