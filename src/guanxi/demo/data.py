@@ -26,6 +26,7 @@ __all__ = [
     "CUSTOM_SOURCES",
     "DEMO_DUPLICATES",
     "duplicates",
+    "demo_rows",
     "DEMO_PASSWORD",
     "REFERENCE_DATE",
     "SOURCES",
@@ -1450,6 +1451,13 @@ def customers(n: int = 360, seed: int = 20261123) -> list[Customer]:
 # --------------------------------------------------------------------------------------------------
 # Deliberate duplicates of records in customers(360), for the duplicate-merge feature
 # --------------------------------------------------------------------------------------------------
+
+
+def demo_rows(n: int = 360) -> list[Customer]:
+    """The n customers the demo loads: customers(n - 3) and the deliberate duplicates of three of them (the same company
+    entered twice by two reps, a person typed with a space), so that the duplicates page has work on first run."""
+    dups = duplicates(max(n - 3, 0))
+    return customers(n - len(dups)) + dups
 
 
 def duplicates(n: int = 360) -> list[Customer]:

@@ -75,8 +75,7 @@ async def load_demo(db: Database, n_customers: int = 360, *, if_empty: bool = Fa
         await session.flush()
         admin = next(u for u in users.values() if u.role_id == roles["admin"])
 
-        # the same company entered twice by two reps, a person typed with a space: the duplicates page has work
-        rows = data.customers(n_customers) + data.duplicates(n_customers) if n_customers else []
+        rows = data.demo_rows(n_customers) if n_customers else []
         log = Log()
         progress = Progress(console=console, transient=True, disable=console is None)
         with progress:
