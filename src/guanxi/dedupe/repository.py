@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,6 +151,50 @@ async def rebuild(session: AsyncSession, workspace_id: int | None = None) -> Non
         "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
         "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL" + ws +
         " GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1"), params)
+
+
+# ------------------------------------------------------------------ bulk (migration, bench loads): plain connections
+
+_GROUPS_SQL = (
+    "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
+    "SELECT i.workspace_id, 'customer', i.kind, i.value, COUNT(*), MAX(i.customer_id), CURRENT_TIMESTAMP "
+    "FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE c.deleted_at IS NULL "
+    "GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1",
+    "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
+    "SELECT i.workspace_id, 'contact', i.kind, i.value, COUNT(*), MAX(i.contact_id), CURRENT_TIMESTAMP "
+    "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
+    "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL GROUP BY i.workspace_id, i.kind, i.value "
+    "HAVING COUNT(*) > 1",
+)
+
+
+def fill_contact_identities_sync(conn: Connection, batch: int = 20_000) -> int:
+    """Identities of every contact (after a bulk load that wrote none), walking contacts by id."""
+    rows = text("SELECT id, workspace_id, customer_id, name, phones, emails FROM contacts WHERE id > :after "
+                "ORDER BY id LIMIT :n")
+    add = text("INSERT INTO contact_identities (workspace_id, contact_id, kind, value) VALUES (:w, :c, :k, :v)")
+    conn.execute(text("DELETE FROM contact_identities"))
+    after, n = 0, 0
+    while True:
+        chunk = conn.execute(rows, {"after": after, "n": batch}).all()
+        if not chunk:
+            return n
+        values = []
+        for cid, ws, customer_id, name, phones, emails in chunk:
+            phones = json.loads(phones) if isinstance(phones, str) else phones
+            emails = json.loads(emails) if isinstance(emails, str) else emails
+            for k, v in contact_identities(customer_id, name, phones or [], emails or []):
+                values.append({"w": ws, "c": cid, "k": k, "v": v})
+        if values:
+            conn.execute(add, values)
+            n += len(values)
+        after = chunk[-1][0]
+
+
+def rebuild_groups_sync(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM duplicate_groups"))
+    for sql in _GROUPS_SQL:
+        conn.execute(text(sql))
 
 
 # ------------------------------------------------------------------ reading groups

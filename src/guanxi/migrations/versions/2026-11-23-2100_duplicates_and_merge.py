@@ -6,13 +6,11 @@ Revises: 0005
 Create Date: 2026-11-23 21:00:00
 """
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from guanxi.dedupe.repository import contact_identities
+from guanxi.dedupe.repository import fill_contact_identities_sync, rebuild_groups_sync
 
 revision = '0007'
 down_revision = '0005'
@@ -21,7 +19,6 @@ depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
-BATCH = 20_000
 
 
 def upgrade() -> None:
@@ -98,39 +95,12 @@ def upgrade() -> None:
     op.create_index('ix_customer_merges_survivor', 'customer_merges', ['survivor_id', 'id'])
 
     conn = op.get_bind()
-    rows = sa.text("SELECT id, workspace_id, customer_id, name, phones, emails FROM contacts WHERE id > :after "
-                   "ORDER BY id LIMIT :n")
-    add = sa.text("INSERT INTO contact_identities (workspace_id, contact_id, kind, value) VALUES (:w, :c, :k, :v)")
-    after = 0
-    while True:
-        batch = conn.execute(rows, {"after": after, "n": BATCH}).all()
-        if not batch:
-            break
-        values = []
-        for cid, ws, customer_id, name, phones, emails in batch:
-            phones = json.loads(phones) if isinstance(phones, str) else phones
-            emails = json.loads(emails) if isinstance(emails, str) else emails
-            for k, v in contact_identities(customer_id, name, phones or [], emails or []):
-                values.append({"w": ws, "c": cid, "k": k, "v": v})
-        if values:
-            conn.execute(add, values)
-        after = batch[-1][0]
+    filled = fill_contact_identities_sync(conn)
     # built after the load: one sort instead of a million index insertions
     op.create_index('ix_contact_identities_contact_id', 'contact_identities', ['contact_id'])
     op.create_index('ix_contact_identities_lookup', 'contact_identities', ['workspace_id', 'kind', 'value'])
-    now = "CURRENT_TIMESTAMP"
-    conn.execute(sa.text(
-        "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
-        f"SELECT i.workspace_id, 'customer', i.kind, i.value, COUNT(*), MAX(i.customer_id), {now} "
-        "FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE c.deleted_at IS NULL "
-        "GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1"))
-    conn.execute(sa.text(
-        "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
-        f"SELECT i.workspace_id, 'contact', i.kind, i.value, COUNT(*), MAX(i.contact_id), {now} "
-        "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
-        "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL GROUP BY i.workspace_id, i.kind, i.value "
-        "HAVING COUNT(*) > 1"))
-    if after:
+    rebuild_groups_sync(conn)
+    if filled:  # the planner needs to know the tables grew (see 0002)
         conn.execute(sa.text("ANALYZE contact_identities"))
         conn.execute(sa.text("ANALYZE duplicate_groups"))
 
