@@ -19,8 +19,8 @@ from guanxi.accounts.endpoints import router as accounts_router
 from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
-from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.db import Database
+from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response

@@ -156,15 +156,19 @@ async def rebuild(session: AsyncSession, workspace_id: int | None = None) -> Non
 # ------------------------------------------------------------------ bulk (migration, bench loads): plain connections
 
 _GROUPS_SQL = (
-    "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
-    "SELECT i.workspace_id, 'customer', i.kind, i.value, COUNT(*), MAX(i.customer_id), CURRENT_TIMESTAMP "
-    "FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE c.deleted_at IS NULL "
-    "GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1",
-    "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
-    "SELECT i.workspace_id, 'contact', i.kind, i.value, COUNT(*), MAX(i.contact_id), CURRENT_TIMESTAMP "
-    "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
-    "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL GROUP BY i.workspace_id, i.kind, i.value "
-    "HAVING COUNT(*) > 1",
+    (
+        "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
+        "SELECT i.workspace_id, 'customer', i.kind, i.value, COUNT(*), MAX(i.customer_id), CURRENT_TIMESTAMP "
+        "FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE c.deleted_at IS NULL "
+        "GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1"
+    ),
+    (
+        "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
+        "SELECT i.workspace_id, 'contact', i.kind, i.value, COUNT(*), MAX(i.contact_id), CURRENT_TIMESTAMP "
+        "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
+        "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL GROUP BY i.workspace_id, i.kind, i.value "
+        "HAVING COUNT(*) > 1"
+    ),
 )
 
 
@@ -264,7 +268,7 @@ async def counts(session: AsyncSession, customer_ids: list[int]) -> dict[str, di
     for name, model in (("contacts", Contact), ("interactions", Interaction), ("tasks", Task), ("notes", Note)):
         rows = await session.execute(select(model.customer_id, func.count()).where(
             model.customer_id.in_(customer_ids), model.deleted_at.is_(None)).group_by(model.customer_id))
-        out[name] = {k: v for k, v in rows.all()}
+        out[name] = {k: v for k, v in rows.all() if k is not None}
     return out
 
 

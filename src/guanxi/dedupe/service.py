@@ -27,7 +27,7 @@ from guanxi.customers.models import Contact, Customer
 from guanxi.dedupe import repository as repo
 from guanxi.dedupe import schemas as s
 from guanxi.dedupe.models import CustomerMerge, DuplicateDismissal, DuplicateGroup
-from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validation_error
+from guanxi.kit.errors import FieldError, Problem, not_found, validation_error
 from guanxi.kit.i18n import current_language
 from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, normalize_phone
@@ -635,14 +635,14 @@ async def merge_contacts(session: AsyncSession, p: Principal, body: s.MergeReque
         survivor.is_primary = True
     gone = {ct.id for ct in merged}
     moved = 0
-    for i in await session.scalars(select(Interaction).where(Interaction.customer_id == customer.id)):
-        if gone & set(i.contact_ids or []):
+    for inter in await session.scalars(select(Interaction).where(Interaction.customer_id == customer.id)):
+        if gone & set(inter.contact_ids or []):
             ids: list[int] = []
-            for cid in i.contact_ids:
+            for cid in inter.contact_ids:
                 cid = survivor.id if cid in gone else cid
                 if cid not in ids:
                     ids.append(cid)
-            i.contact_ids = ids
+            inter.contact_ids = ids
             moved += 1
     now = utcnow()
     for ct in merged:

@@ -25,8 +25,6 @@ __all__ = [
     "CUSTOM_FIELDS",
     "CUSTOM_SOURCES",
     "DEMO_DUPLICATES",
-    "duplicates",
-    "demo_rows",
     "DEMO_PASSWORD",
     "REFERENCE_DATE",
     "SOURCES",
@@ -39,6 +37,8 @@ __all__ = [
     "Team",
     "User",
     "customers",
+    "demo_rows",
+    "duplicates",
 ]
 
 
