@@ -89,14 +89,17 @@ async def _refresh(session: AsyncSession, workspace_id: int, entity: str, keys: 
         q = (select(ident.kind, ident.value, func.count(), func.max(ident.contact_id))
              .join(Contact, Contact.id == ident.contact_id).join(Customer, Customer.id == Contact.customer_id)
              .where(Contact.deleted_at.is_(None), Customer.deleted_at.is_(None)))
-    q = q.where(ident.workspace_id == workspace_id,
-                or_(*[and_(ident.kind == k, ident.value == v) for k, v in keys])).group_by(ident.kind, ident.value)
-    counted = {(k, v): (n, anchor) for k, v, n, anchor in (await session.execute(q)).all()}
-    gone = [kv for kv in keys if counted.get(kv, (0, 0))[0] < 2]
-    if gone:
-        await session.execute(delete(DuplicateGroup).where(
-            DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity,
-            or_(*[and_(DuplicateGroup.kind == k, DuplicateGroup.value == v) for k, v in gone])))
+    # two IN lists are a range walk of the (workspace_id, kind, value) index on both databases, where an OR of
+    # pairs may become a scan of the whole workspace; the cross product's extra pairs are dropped here
+    wanted = set(keys)
+    q = q.where(ident.workspace_id == workspace_id, ident.kind.in_(sorted({k for k, _ in keys})),
+                ident.value.in_(sorted({v for _, v in keys}))).group_by(ident.kind, ident.value)
+    counted = {(k, v): (n, anchor) for k, v, n, anchor in (await session.execute(q)).all() if (k, v) in wanted}
+    for k, v in keys:
+        if counted.get((k, v), (0, 0))[0] < 2:
+            await session.execute(delete(DuplicateGroup).where(
+                DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity,
+                DuplicateGroup.kind == k, DuplicateGroup.value == v))
     now = utcnow()
     rows = [{"workspace_id": workspace_id, "entity": entity, "kind": k, "value": v, "size": n, "anchor_id": anchor,
              "updated_at": now} for (k, v), (n, anchor) in counted.items() if n >= 2]
