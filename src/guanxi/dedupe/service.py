@@ -81,13 +81,15 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
     out: list[dict[str, Any]] = []
     by_set: dict[frozenset[int], dict[str, Any]] = {}
     scanned, stop_anchor, exhausted = 0, None, False
+    batch = min(BATCH, 2 * n)  # most groups are visible: start small, grow when the scope filters many out
     while scanned < MAX_SCAN:
         if only is not None:  # the groups of one record: its own identity values, one round
             keys = await repo.groups_of(session, p.workspace_id, entity, only) if pos is None else []
         else:
-            keys = await repo.group_keys(session, p.workspace_id, entity, pos, BATCH)
-        if len(keys) < BATCH:
+            keys = await repo.group_keys(session, p.workspace_id, entity, pos, batch)
+        if only is not None or len(keys) < batch:
             exhausted = True
+        batch = min(BATCH, batch * 2)
         if not keys:
             break
         rows = await members_of(session, p.workspace_id, keys)
