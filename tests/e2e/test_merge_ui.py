@@ -57,6 +57,11 @@ def test_merge_two_duplicates_and_undo_from_the_recycle_bin(browser: Any, server
     pg = ctx.new_page()
     try:
         login(pg, SALES_EAST)
+        # 查找重复 on the customer page: only this customer's group
+        pg.goto(f"/customers/{first['id']}")
+        pg.get_by_test_id("find-duplicates").click()
+        expect(pg.get_by_test_id("dedupe-only")).to_contain_text(first["name"])
+        expect(pg.get_by_test_id("dup-group")).to_have_count(1)
         pg.get_by_test_id("nav-duplicates").click()
         pg.wait_for_url(re.compile(r".*/duplicates"))
         group = pg.get_by_test_id("dup-group").filter(has_text=first["name"])
@@ -98,7 +103,7 @@ def test_merge_two_duplicates_and_undo_from_the_recycle_bin(browser: Any, server
         quiet(pg)
         screenshot(pg, "merge-recycle-bin.png")
         row.get_by_test_id("undo-merge").click()
-        expect(pg.locator(".el-message--success")).to_contain_text("已撤销合并")
+        expect(pg.locator(".el-message--success").filter(has_text="已撤销合并")).to_have_count(1)
         expect(pg.get_by_test_id("recycle-row").filter(has_text=second["name"])).to_have_count(0)
     finally:
         failure_shot(request, pg)
