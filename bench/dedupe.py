@@ -109,6 +109,9 @@ async def main() -> None:
     merges, undos, moved = [], [], []
     for g in pairs[: max(5, args.requests // 4)]:
         a, b = g["members"]
+        # a customer can be in more than one pair, and undo moves its version on: read them fresh (untimed)
+        a = (await clients["admin"].get(f"/customers/{a['id']}")).json()
+        b = (await clients["admin"].get(f"/customers/{b['id']}")).json()
         ms, r = await timed("admin", "POST", "/customers/merge", json={
             "survivor_id": a["id"], "merged_ids": [b["id"]],
             "versions": {str(a["id"]): a["version"], str(b["id"]): b["version"]}})

@@ -35,7 +35,7 @@ from guanxi.kit.pagination import clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX
 from guanxi.kit.versioning import bump_version
 
-BATCH = 200  # group rows read per round
+BATCH = 500  # group rows read per round, at most
 MAX_SCAN = 2000  # group rows one request may read: a narrow record scope gets a short page and a cursor, not a slow one
 MEMBER_CAP = 20  # members shown per group
 REASON_LABELS = {"phone": ("相同电话", "Same phone"), "email": ("相同邮箱", "Same email"),
@@ -81,7 +81,8 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
     out: list[dict[str, Any]] = []
     by_set: dict[frozenset[int], dict[str, Any]] = {}
     scanned, stop_anchor, exhausted = 0, None, False
-    batch = min(BATCH, 2 * n)  # most groups are visible: start small, grow when the scope filters many out
+    # start small (most groups are visible to most people); grow fast when the scope filters many out
+    batch = min(BATCH, 2 * n)
     while scanned < MAX_SCAN:
         if only is not None:  # the groups of one record: its own identity values, one round
             keys = await repo.groups_of(session, p.workspace_id, entity, only) if pos is None else []
@@ -89,7 +90,7 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
             keys = await repo.group_keys(session, p.workspace_id, entity, pos, batch)
         if only is not None or len(keys) < batch:
             exhausted = True
-        batch = min(BATCH, batch * 2)
+        batch = min(BATCH, batch * 4)
         if not keys:
             break
         rows = await members_of(session, p.workspace_id, keys)
