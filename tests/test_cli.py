@@ -29,7 +29,7 @@ def test_upgrade_demo_and_if_empty(tmp_path):
     assert con.execute("select count(*) from users").fetchone()[0] == len(data.USERS)
     assert con.execute("select count(*) from teams").fetchone()[0] == len(data.TEAMS)
     names = [r[0] for r in con.execute("select name from customers order by id")]
-    assert names == [c["name"] for c in data.customers(40)]  # seeded: the same every time
+    assert names == [c["name"] for c in data.demo_rows(40)]  # seeded: the same every time
 
 
 def test_workspace_and_user_create(tmp_path):

@@ -22,6 +22,7 @@ from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
 from guanxi.exports.endpoints import router as exports_router
 from guanxi.imports.endpoints import router as imports_router
+from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "jobs": {"backend": settings.jobs_backend, "in_process": settings.jobs_in_process}}
 
     app.include_router(accounts_router)
+    app.include_router(dedupe_router)
     app.include_router(customers_router)
     app.include_router(activities_router)
     app.include_router(timeline_router)

@@ -6,6 +6,7 @@ from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.exports.models import ExportJob
 from guanxi.imports.models import Import, ImportFailure
+from guanxi.dedupe.models import ContactIdentity, CustomerMerge, DuplicateDismissal, DuplicateGroup
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -17,11 +18,15 @@ __all__ = [
     "AuthSession",
     "Base",
     "Contact",
+    "ContactIdentity",
     "CustomFieldDef",
     "Customer",
     "CustomerIdentity",
+    "CustomerMerge",
     "DomainEvent",
     "ExportJob",
+    "DuplicateDismissal",
+    "DuplicateGroup",
     "IdempotencyRecord",
     "Import",
     "ImportFailure",

@@ -682,6 +682,80 @@ GRIDS: dict[str, str] = {
         service    200  404         404
         marketing  200  404         404
         readonly   200  404         404
+    # ------------------------------------------------------------------ duplicates and merge (查重合并)
+    # the page needs `edit`; a group shows only when the caller may see its records
+    "GET /api/v1/duplicates/customers": """
+                   own   teammate  subteam  other_team  other_ws
+        admin      200+  200+      200+     200+        200-
+        manager    200+  200+      200+     200-        200-
+        sales      200+  200-      200-     200-        200-
+        service    200+  200+      200+     200+        200-
+        marketing  403   403       403      403         403
+        readonly   403   403       403      403         403
+    """,
+    "GET /api/v1/duplicates/contacts": """
+                   own   teammate  subteam  other_team  other_ws
+        admin      200+  200+      200+     200+        200-
+        manager    200+  200+      200+     200-        200-
+        sales      200+  200-      200-     200-        200-
+        service    200+  200+      200+     200+        200-
+        marketing  403   403       403      403         403
+        readonly   403   403       403      403         403
+    """,
+    "POST /api/v1/duplicates/dismissals": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      201  201       201      201         404
+        manager    201  201       201      404         404
+        sales      201  404       404      404         404
+        service    201  201       201      201         404
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    "DELETE /api/v1/duplicates/dismissals/{dismissal_id}": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      204  204       204      204         404
+        manager    204  204       204      404         404
+        sales      204  404       404      404         404
+        service    204  204       204      204         404
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    # merging edits the survivor and deletes the others: `edit` and `delete`, every record in scope
+    "POST /api/v1/customers/merge": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    403  403       403      403         403
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    "GET /api/v1/customers/merges/{merge_id}": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    200  200       200      200         404
+        marketing  200  200       200      200         404
+        readonly   200  200       200      200         404
+    """,
+    "POST /api/v1/customers/merges/{merge_id}/undo": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    403  403       403      403         403
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
+    "POST /api/v1/contacts/merge": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    200  200       200      200         404
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
     """,
 }
 
@@ -724,6 +798,7 @@ SIMPLE = """
     GET    /api/v1/imports/fields         200    200      200    403      403        403
     POST   /api/v1/imports                201    201      201    403      403        403
     GET    /api/v1/imports                200    200      200    200      200        200
+    GET    /api/v1/duplicates/dismissals  200    200      200    200      403        403
 """
 
 # cell → reason, for cells marked `!` (none at the moment). Two bugs this table found are fixed:
@@ -861,7 +936,7 @@ def unique_phone() -> str:
 
 COUNTED = ("customers", "contacts", "users", "teams", "roles", "custom_fields", "source_channels", "api_keys",
            "audit_log", "auth_sessions", "interactions", "attachments", "interaction_channels", "tasks", "notes",
-           "notifications")
+           "notifications", "duplicate_dismissals", "customer_merges")
 
 
 async def counts(env: Env) -> dict[str, int]:
@@ -1830,6 +1905,156 @@ HANDLERS["POST /api/v1/customers/{customer_id}/notes/{note_id}/restore"] = _acti
 HANDLERS["GET /api/v1/customers/{customer_id}/timeline"] = _activity(
     "GET", "/customers/{c}/timeline", customer_binned_when_deleted=True, done=_timeline)
 HANDLERS["GET /api/v1/timeline/kinds"] = _plain_read("/api/v1/timeline/kinds")
+
+
+# ------------------------------------------------------------------------------------------------ duplicates and merge
+
+
+async def dup_pair(env: Env, role: str, target: str) -> tuple[World, Customer, Customer]:
+    """Two customers of the target's owner sharing a phone: a duplicate group."""
+    world, owner = (env.w2, "sales") if target == "other_ws" else (env.w1, OWNERS.get(target, role))
+    phone = unique_phone()
+    a = await make_customer(env.db, world, owner, phones=[phone], name=f"重复甲{uid()}")
+    b = await make_customer(env.db, world, owner, phones=[phone], name=f"重复乙{uid()}")
+    return world, a, b
+
+
+async def dup_contacts(env: Env, role: str, target: str) -> tuple[Target, Contact, Contact]:
+    from guanxi.dedupe import repository as dedupe_repo
+
+    t = await target_customer(env, role, target)
+    phone = unique_phone()
+    async with env.db.session() as s:
+        pair = [Contact(workspace_id=t.world.workspace_id, customer_id=t.customer.id, name=f"重复{uid()}",
+                        phones=[phone], emails=[], is_primary=False, version=1) for _ in range(2)]
+        s.add_all(pair)
+        await s.flush()
+        for ct in pair:
+            await dedupe_repo.replace_contact_identities(s, ct)
+    return t, pair[0], pair[1]
+
+
+def pair_state(env: Env, *ids: int) -> Callable[[], Awaitable[Any]]:
+    async def state() -> Any:
+        async with env.db.session() as s:
+            rows = (await s.execute(select(Customer.id, Customer.version, Customer.deleted_at, Customer.name)
+                                    .where(Customer.id.in_(ids)).order_by(Customer.id))).all()
+            return [tuple(r) for r in rows]
+
+    return state
+
+
+async def merged_pair(env: Env, role: str, target: str) -> tuple[World, Customer, Customer, int]:
+    world, a, b = await dup_pair(env, role, target)
+    r = await call(env.client, world, "admin", "POST", "/api/v1/customers/merge", json={
+        "survivor_id": a.id, "merged_ids": [b.id], "versions": {str(a.id): 1, str(b.id): 1}})
+    assert r.status_code == 200, r.text
+    return world, a, b, r.json()["merge_id"]
+
+
+@handles("GET /api/v1/duplicates/customers")
+async def h_duplicate_customers(env: Env, role: str, target: str) -> Prep:
+    _, a, b = await dup_pair(env, role, target)
+
+    async def seen(r: httpx.Response) -> str:
+        groups = [{m["id"] for m in g["members"]} for g in r.json()["items"]]
+        return "+" if {a.id, b.id} in groups else "-"
+
+    return Prep("GET", f"/api/v1/duplicates/customers?customer_id={a.id}", role, state=pair_state(env, a.id, b.id),
+                seen=seen)
+
+
+@handles("GET /api/v1/duplicates/contacts")
+async def h_duplicate_contacts(env: Env, role: str, target: str) -> Prep:
+    _, x, y = await dup_contacts(env, role, target)
+
+    async def seen(r: httpx.Response) -> str:
+        groups = [{m["id"] for m in g["members"]} for g in r.json()["items"]]
+        return "+" if {x.id, y.id} in groups else "-"
+
+    return Prep("GET", "/api/v1/duplicates/contacts?limit=100", role, seen=seen)
+
+
+@handles("POST /api/v1/duplicates/dismissals")
+async def h_dismiss(env: Env, role: str, target: str) -> Prep:
+    _, a, b = await dup_pair(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["member_ids"] == sorted([a.id, b.id])
+
+    return Prep("POST", "/api/v1/duplicates/dismissals", role, json={"member_ids": [a.id, b.id]},
+                state=pair_state(env, a.id, b.id), done=done)
+
+
+@handles("DELETE /api/v1/duplicates/dismissals/{dismissal_id}")
+async def h_undo_dismissal(env: Env, role: str, target: str) -> Prep:
+    from guanxi.dedupe.models import DuplicateDismissal
+    from guanxi.dedupe.repository import member_key
+
+    world, a, b = await dup_pair(env, role, target)
+    d = DuplicateDismissal(workspace_id=world.workspace_id, entity="customer", member_key=member_key([a.id, b.id]),
+                           member_ids=sorted([a.id, b.id]))
+    await add(env, d)
+
+    async def state() -> Any:
+        return await fetch(env, select(DuplicateDismissal.id).where(DuplicateDismissal.id == d.id))
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert before is not None and after is None
+
+    return Prep("DELETE", f"/api/v1/duplicates/dismissals/{d.id}", role, state=state, done=done)
+
+
+@handles("POST /api/v1/customers/merge")
+async def h_merge(env: Env, role: str, target: str) -> Prep:
+    _, a, b = await dup_pair(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["survivor_id"] == a.id
+        assert after[0][2] is None and after[1][2] is not None  # the merged one is in the recycle bin
+
+    return Prep("POST", "/api/v1/customers/merge", role, json={
+        "survivor_id": a.id, "merged_ids": [b.id], "versions": {str(a.id): 1, str(b.id): 1}},
+        state=pair_state(env, a.id, b.id), done=done)
+
+
+@handles("GET /api/v1/customers/merges/{merge_id}")
+async def h_get_merge(env: Env, role: str, target: str) -> Prep:
+    _, a, b, merge_id = await merged_pair(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["survivor_id"] == a.id and r.json()["merged"][0]["id"] == b.id
+
+    return Prep("GET", f"/api/v1/customers/merges/{merge_id}", role, state=pair_state(env, a.id, b.id), done=done)
+
+
+@handles("POST /api/v1/customers/merges/{merge_id}/undo")
+async def h_undo_merge(env: Env, role: str, target: str) -> Prep:
+    _, a, b, merge_id = await merged_pair(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["restored_ids"] == [b.id]
+        assert before[1][2] is not None and after[1][2] is None
+
+    return Prep("POST", f"/api/v1/customers/merges/{merge_id}/undo", role, state=pair_state(env, a.id, b.id),
+                done=done)
+
+
+@handles("POST /api/v1/contacts/merge")
+async def h_merge_contacts(env: Env, role: str, target: str) -> Prep:
+    t, x, y = await dup_contacts(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["survivor_id"] == x.id
+        alive = {c[0] for c in after["contacts"] if c[3] is None}
+        assert x.id in alive and y.id not in alive
+
+    return Prep("POST", "/api/v1/contacts/merge", role, json={
+        "survivor_id": x.id, "merged_ids": [y.id], "versions": {str(x.id): 1, str(y.id): 1}},
+        state=customer_state(env, t), done=done)
+
+
+HANDLERS["GET /api/v1/duplicates/dismissals"] = _plain_read("/api/v1/duplicates/dismissals")
 
 
 # ------------------------------------------------------------------------------------------------ notifications

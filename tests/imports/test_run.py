@@ -331,3 +331,19 @@ async def test_imported_customers_sort_and_rank_like_typed_ones(client, db, sett
     assert [c["name"] for c in listed] == ["阿里巴巴（中国）有限公司", "张伟"]
     found = (await call(client, w, "admin", "GET", "/api/v1/customers?q=zw")).json()["items"]
     assert [c["name"] for c in found] == ["张伟"]
+
+
+async def test_duplicates_created_anyway_appear_on_the_duplicates_page(client, db, settings):
+    w = await make_world(db)
+    rows = [["客户名称", "手机", "城市"], ["星河科技有限公司", "13812345678", "杭州"],
+            ["星河科技有限责任公司", "13812345678", "杭州"]]
+    imp = (await upload(client, w, "admin", "dup.csv", csv_bytes(rows))).json()
+    await run_to_end(client, db, settings, w, "admin", imp["id"], mode="create")
+    groups = (await call(client, w, "admin", "GET", "/api/v1/duplicates/customers")).json()["items"]
+    assert len(groups) == 1 and sorted(m["name"] for m in groups[0]["members"]) == ["星河科技有限公司", "星河科技有限责任公司"]
+    contacts = [["所属客户", "姓名", "手机"], ["星河科技有限公司", "王芳", "13912345678"],
+                ["星河科技有限公司", "王 芳", "13912345678"]]
+    imp = (await upload(client, w, "admin", "c.csv", csv_bytes(contacts), type_="contacts")).json()
+    await run_to_end(client, db, settings, w, "admin", imp["id"], mode="create")
+    groups = (await call(client, w, "admin", "GET", "/api/v1/duplicates/contacts")).json()["items"]
+    assert len(groups) == 1 and len(groups[0]["members"]) == 2

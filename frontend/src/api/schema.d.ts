@@ -107,6 +107,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Contacts
+         * @description Merge contacts of one customer; interactions that named a merged contact name the survivor.
+         */
+        post: operations["merge_contacts_api_v1_contacts_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}": {
         parameters: {
             query?: never;
@@ -212,6 +232,63 @@ export interface paths {
         get: operations["export_customers_api_v1_customers_export_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Customers
+         * @description Merge `merged_ids` into `survivor_id` in one transaction; `versions` holds every record's version.
+         */
+        post: operations["merge_customers_api_v1_customers_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/merges/{merge_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Merge */
+        get: operations["get_merge_api_v1_customers_merges__merge_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Merge
+         * @description Move the merged records back and restore the survivor's previous values (see the undo rule in the docs).
+         */
+        post: operations["undo_merge_api_v1_customers_merges__merge_id__undo_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -412,6 +489,85 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/duplicates/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Duplicate Contacts
+         * @description Contacts that share a phone or an email, or the same name within one customer.
+         */
+        get: operations["duplicate_contacts_api_v1_duplicates_contacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/duplicates/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Duplicate Customers
+         * @description Groups of live customers the caller may see that share a phone, an email or a similar name in one city;
+         *     with `customer_id`, only the groups of that customer ("查找重复" on its page).
+         */
+        get: operations["duplicate_customers_api_v1_duplicates_customers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/duplicates/dismissals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dismissals */
+        get: operations["dismissals_api_v1_duplicates_dismissals_get"];
+        put?: never;
+        /**
+         * Dismiss
+         * @description 不是重复: this group is not shown again until another record joins it.
+         */
+        post: operations["dismiss_api_v1_duplicates_dismissals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/duplicates/dismissals/{dismissal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Undo Dismissal */
+        delete: operations["undo_dismissal_api_v1_duplicates_dismissals__dismissal_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1422,6 +1578,26 @@ export interface components {
             /** Wechat */
             wechat?: string | null;
         };
+        /** ContactGroup */
+        ContactGroup: {
+            /** Key */
+            key: string;
+            /** Members */
+            members: components["schemas"]["DuplicateContact"][];
+            /** Reasons */
+            reasons: components["schemas"]["DuplicateReason"][];
+            /** Same Customer */
+            same_customer: boolean;
+            /** Size */
+            size: number;
+        };
+        /** ContactGroupPage */
+        ContactGroupPage: {
+            /** Items */
+            items: components["schemas"]["ContactGroup"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** ContactList */
         ContactList: {
             /** Items */
@@ -1559,6 +1735,12 @@ export interface components {
             kind: string;
             /** Last Contacted At */
             last_contacted_at?: string | null;
+            /** Merge Id */
+            merge_id?: number | null;
+            /** Merged Into Id */
+            merged_into_id?: number | null;
+            /** Merged Into Name */
+            merged_into_name?: string | null;
             /** Name */
             name: string;
             /** Notes */
@@ -1643,6 +1825,24 @@ export interface components {
             /** Wechat */
             wechat?: string | null;
         };
+        /** CustomerGroup */
+        CustomerGroup: {
+            /** Key */
+            key: string;
+            /** Members */
+            members: components["schemas"]["DuplicateCustomer"][];
+            /** Reasons */
+            reasons: components["schemas"]["DuplicateReason"][];
+            /** Size */
+            size: number;
+        };
+        /** CustomerGroupPage */
+        CustomerGroupPage: {
+            /** Items */
+            items: components["schemas"]["CustomerGroup"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** CustomerMeta */
         CustomerMeta: {
             /** Custom Fields */
@@ -1698,6 +1898,115 @@ export interface components {
             /** Wechat */
             wechat?: string | null;
         };
+        /** Dismiss */
+        Dismiss: {
+            /**
+             * Entity
+             * @default customer
+             * @enum {string}
+             */
+            entity: "customer" | "contact";
+            /** Member Ids */
+            member_ids: number[];
+        };
+        /** Dismissal */
+        Dismissal: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Entity */
+            entity: string;
+            /** Id */
+            id: number;
+            /** Member Ids */
+            member_ids: number[];
+        };
+        /** DismissalPage */
+        DismissalPage: {
+            /** Items */
+            items: components["schemas"]["Dismissal"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** DuplicateContact */
+        DuplicateContact: {
+            /** Birthday */
+            birthday?: unknown;
+            /** Customer Id */
+            customer_id: number;
+            /** Customer Name */
+            customer_name: string;
+            /** Emails */
+            emails: string[];
+            /** Id */
+            id: number;
+            /** Is Primary */
+            is_primary: boolean;
+            /** Name */
+            name: string;
+            /** Notes */
+            notes: string | null;
+            /** Phones */
+            phones: string[];
+            /** Title */
+            title: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /** Wechat */
+            wechat: string | null;
+        };
+        /** DuplicateCustomer */
+        DuplicateCustomer: {
+            /** City */
+            city: string | null;
+            /** Contact Count */
+            contact_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Emails */
+            emails: string[];
+            /** Grade */
+            grade: string | null;
+            /** Id */
+            id: number;
+            /** Interaction Count */
+            interaction_count: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Note Count */
+            note_count: number;
+            /** Owner Id */
+            owner_id: number | null;
+            /** Owner Name */
+            owner_name: string | null;
+            /** Phones */
+            phones: string[];
+            /** Stage */
+            stage: string;
+            /** Task Count */
+            task_count: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
         /** DuplicateHit */
         DuplicateHit: {
             /** Id */
@@ -1718,6 +2027,18 @@ export interface components {
              * @default true
              */
             visible: boolean;
+        };
+        /** DuplicateReason */
+        DuplicateReason: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "phone" | "email" | "name";
+            /** Label */
+            label: string;
+            /** Value */
+            value: string;
         };
         /**
          * ExportCreate
@@ -2256,6 +2577,87 @@ export interface components {
             name?: string | null;
             /** Timezone */
             timezone?: string | null;
+        };
+        /** MergeMoved */
+        MergeMoved: {
+            /**
+             * Attachments
+             * @default 0
+             */
+            attachments: number;
+            /**
+             * Contacts
+             * @default 0
+             */
+            contacts: number;
+            /**
+             * Interactions
+             * @default 0
+             */
+            interactions: number;
+            /**
+             * Notes
+             * @default 0
+             */
+            notes: number;
+            /**
+             * Tasks
+             * @default 0
+             */
+            tasks: number;
+            /**
+             * Timeline
+             * @default 0
+             */
+            timeline: number;
+        };
+        /** MergeRecord */
+        MergeRecord: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Id */
+            id: number;
+            /** Merged */
+            merged: {
+                [key: string]: unknown;
+            }[];
+            moved: components["schemas"]["MergeMoved"];
+            /** Survivor Id */
+            survivor_id: number;
+            /** Survivor Name */
+            survivor_name: string | null;
+            /** Undone At */
+            undone_at: string | null;
+        };
+        /** MergeRequest */
+        MergeRequest: {
+            /** Merged Ids */
+            merged_ids: number[];
+            /** Survivor Id */
+            survivor_id: number;
+            /** Values */
+            values?: {
+                [key: string]: number | "union";
+            };
+            /** Versions */
+            versions?: {
+                [key: string]: number;
+            };
+        };
+        /** MergeResult */
+        MergeResult: {
+            /** Merge Id */
+            merge_id: number;
+            /** Merged Ids */
+            merged_ids: number[];
+            moved: components["schemas"]["MergeMoved"];
+            /** Survivor Id */
+            survivor_id: number;
         };
         /** ModuleInfo */
         ModuleInfo: {
@@ -2858,6 +3260,15 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** UndoResult */
+        UndoResult: {
+            /** Merge Id */
+            merge_id: number;
+            /** Restored Ids */
+            restored_ids: number[];
+            /** Survivor Id */
+            survivor_id: number;
+        };
         /** UnreadCount */
         UnreadCount: {
             /**
@@ -3414,6 +3825,80 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    merge_contacts_api_v1_contacts_merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
             };
             /** @description Unreadable body, bad filter, sort or cursor */
             400: {
@@ -4157,6 +4642,224 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/csv; charset=utf-8": string;
                     "text/vcard": string;
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    merge_customers_api_v1_customers_merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    get_merge_api_v1_customers_merges__merge_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeRecord"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    undo_merge_api_v1_customers_merges__merge_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UndoResult"];
                 };
             };
             /** @description Unreadable body, bad filter, sort or cursor */
@@ -5430,6 +6133,371 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TimelinePage"];
                 };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    duplicate_contacts_api_v1_duplicates_contacts_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactGroupPage"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    duplicate_customers_api_v1_duplicates_customers_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                customer_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerGroupPage"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    dismissals_api_v1_duplicates_dismissals_get: {
+        parameters: {
+            query?: {
+                entity?: string;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DismissalPage"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    dismiss_api_v1_duplicates_dismissals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Dismiss"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dismissal"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    undo_dismissal_api_v1_duplicates_dismissals__dismissal_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dismissal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Unreadable body, bad filter, sort or cursor */
             400: {

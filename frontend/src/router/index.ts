@@ -31,6 +31,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'tasks/:taskId', name: 'task', component: () => import('@/modules/tasks/MyWorkPage.vue'), props: true },
       { path: 'import', name: 'import', component: () => import('@/modules/imports/ImportPage.vue') },
       { path: 'import/:id(\\d+)', name: 'import-detail', component: () => import('@/modules/imports/ImportPage.vue'), props: true },
+      { path: 'duplicates', name: 'duplicates', component: () => import('@/modules/dedupe/DuplicatesPage.vue') },
       { path: 'recycle-bin', name: 'recycle-bin', component: () => import('@/modules/customers/RecycleBin.vue') },
       { path: 'settings', redirect: { name: 'settings-users' }, meta: { admin: true } },
       { path: 'settings/users', name: 'settings-users', component: () => import('@/modules/settings/UsersPage.vue'), meta: { admin: true } },

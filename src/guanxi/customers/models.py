@@ -45,6 +45,9 @@ class Customer(BusinessMixin, Base):
     custom: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # derived by the activities domain: the latest occurred_at of the customer's live interactions
     last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # set while the customer sits in the recycle bin because it was merged into another (see guanxi.dedupe)
+    merged_into_id: Mapped[int | None] = mapped_column(ID)
+    merge_id: Mapped[int | None] = mapped_column(ID)
 
     __table_args__ = (
         Index("ix_customers_ws_updated", "workspace_id", "updated_at", "id", sqlite_where=LIVE, postgresql_where=LIVE),

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from guanxi.accounts.models import Team, User
@@ -85,12 +86,16 @@ async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_
 
 # Owner name, team name and live contact count as columns of the row query: one round trip per page.
 # Built once: statement constructs are immutable, and building them per request showed in profiles.
+_MERGED_INTO = aliased(Customer)
 EXTRAS: tuple[Any, ...] = (
     select(User.name).where(User.id == Customer.owner_id).scalar_subquery().label("owner_name"),
     select(Team.name).where(Team.id == Customer.team_id).scalar_subquery().label("team_name"),
     select(func.count()).select_from(Contact)
     .where(Contact.customer_id == Customer.id, Contact.deleted_at.is_(None))
     .scalar_subquery().label("contact_count"),
+    # only customers in the recycle bin after a merge have one: a primary-key probe of NULL elsewhere
+    select(_MERGED_INTO.name).where(_MERGED_INTO.id == Customer.merged_into_id)
+    .scalar_subquery().label("merged_into_name"),
 )
 ROW_COLUMNS: tuple[Any, ...] = (*Customer.__table__.c, *EXTRAS)
 IDS: Any = bindparam("ids", expanding=True)  # one parameter for an id list: no per-element coercion, a stable cache key
@@ -502,6 +507,10 @@ async def unindex_search(session: AsyncSession, customer_id: int) -> None:
 
 
 async def replace_identities(session: AsyncSession, customer: Customer, identities: list[tuple[str, str]]) -> None:
+    from guanxi.dedupe import repository as dedupe
+
+    old = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
+                                 .where(CustomerIdentity.customer_id == customer.id))).all()
     await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == customer.id))
     if identities:
         await session.execute(
@@ -509,6 +518,8 @@ async def replace_identities(session: AsyncSession, customer: Customer, identiti
             [{"workspace_id": customer.workspace_id, "customer_id": customer.id, "kind": k, "value": v}
              for k, v in identities],
         )
+    # the duplicates page reads groups kept here, in the same transaction as the identities
+    await dedupe.refresh(session, customer.workspace_id, "customer", [*((k, v) for k, v in old), *identities])
 
 
 async def find_by_identities(

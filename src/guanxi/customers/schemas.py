@@ -23,7 +23,7 @@ GRADES = ("A", "B", "C", "D")
 BUILTIN_SOURCES = ("referral", "advertising", "prospecting", "service", "web", "event", "other")
 
 _DERIVED = frozenset({"team_id", "owner_name", "team_name", "contact_count", "duplicates",
-                      "last_contacted_at", "days_since_contact"})
+                      "last_contacted_at", "days_since_contact", "merged_into_id", "merged_into_name", "merge_id"})
 
 
 class CustomerWrite(WriteModel):
@@ -103,6 +103,10 @@ class Customer(BaseModel):
     # kept by the activities domain: the latest live interaction, and whole days since it in the workspace's time
     last_contacted_at: datetime | None = None
     days_since_contact: int | None = None
+    # in the recycle bin because it was merged into that customer: restoring it undoes merge `merge_id`
+    merged_into_id: int | None = None
+    merged_into_name: str | None = None
+    merge_id: int | None = None
 
 
 class CheckDuplicates(WriteModel):

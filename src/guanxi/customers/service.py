@@ -20,6 +20,8 @@ from guanxi.authz.core import Principal, apply_field_rules, check_writable, filt
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
+from guanxi.dedupe import repository as dedupe
+from guanxi.dedupe.models import ContactIdentity
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validation_error
 from guanxi.kit.i18n import current_language
@@ -436,15 +438,22 @@ async def delete_customer(session: AsyncSession, p: Principal, customer_id: int)
     c = await get_customer(session, p, customer_id)
     c.deleted_at = utcnow()
     c.version += 1
+    await dedupe.refresh_customers(session, p.workspace_id, [c.id])
     audit.change(session, p, "delete", "customer", c.id, c.name)
 
 
 async def restore_customer(session: AsyncSession, p: Principal, customer_id: int) -> Customer:
     p.require("customers", "delete")
     c = await get_customer(session, p, customer_id, deleted=True)
+    if c.merge_id is not None:  # merged into another customer: restoring it is undoing that merge
+        from guanxi.dedupe import service as merges
+
+        await merges.undo_merge(session, p, c.merge_id)
+        return c
     c.deleted_at = None
     c.version += 1
     c.updated_at = utcnow()
+    await dedupe.refresh_customers(session, p.workspace_id, [c.id])
     audit.change(session, p, "restore", "customer", c.id, c.name)
     return c
 
@@ -474,6 +483,11 @@ async def purge_customer(session: AsyncSession, p: Principal, customer_id: int, 
         res = await session.execute(stmt.execution_options(synchronize_session=False))
         removed[name] = int(res.rowcount or 0)  # type: ignore[attr-defined]
 
+    # the duplicate groups this customer and its contacts were in, before their identities go
+    keys = await dedupe.customer_keys(session, [c.id])
+    contact_keys = await dedupe.contact_keys_of_customers(session, [c.id])
+    await session.execute(delete(ContactIdentity).where(ContactIdentity.contact_id.in_(
+        select(Contact.id).where(Contact.customer_id == c.id))))
     await drop("notifications", delete(Notification).where(Notification.workspace_id == ws, or_(
         (Notification.record_type == "customer") & (Notification.record_id == c.id),
         (Notification.record_type == "task") & Notification.record_id.in_(tasks),
@@ -489,6 +503,9 @@ async def purge_customer(session: AsyncSession, p: Principal, customer_id: int, 
     await repo.unindex_search(session, c.id)
     await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == c.id))
     await session.delete(c)
+    await session.flush()
+    await dedupe.refresh(session, p.workspace_id, "customer", keys)
+    await dedupe.refresh(session, p.workspace_id, "contact", contact_keys)
     audit.change(session, p, "purge", "customer", c.id, c.name,
                  [{"field": k, "old": v, "new": 0} for k, v in removed.items() if v])
     gone = sorted(set(files_of) - shared)
@@ -585,6 +602,7 @@ async def create_contact(session: AsyncSession, p: Principal, customer_id: int, 
     session.add(contact)
     await session.flush()
     await _one_primary(session, contact)
+    await dedupe.replace_contact_identities(session, contact)
     audit.change(session, p, "create", "contact", contact.id, f"{c.name} · {contact.name}",
                  audit.diff({}, {k: v for k, v in out.items() if v not in (None, [])}), {"customer_id": c.id},
                  customer_id=c.id)
@@ -606,6 +624,9 @@ async def update_contact(session: AsyncSession, p: Principal, contact_id: int, b
         contact.version += 1
         contact.updated_at = utcnow()
         await _one_primary(session, contact)
+        if {"name", "phones", "emails"} & set(out):
+            await session.flush()
+            await dedupe.replace_contact_identities(session, contact)
         audit.change(session, p, "update", "contact", contact.id, f"{c.name} · {contact.name}", changes,
                      {"customer_id": c.id}, customer_id=c.id)
     return contact
@@ -616,6 +637,8 @@ async def delete_contact(session: AsyncSession, p: Principal, contact_id: int) -
     contact, c = await _contact_customer(session, p, contact_id)
     contact.deleted_at = utcnow()
     contact.version += 1
+    await session.flush()
+    await dedupe.replace_contact_identities(session, contact)
     audit.change(session, p, "delete", "contact", contact.id, f"{c.name} · {contact.name}", None, {"customer_id": c.id},
                  customer_id=c.id)
 

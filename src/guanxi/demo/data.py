@@ -37,6 +37,8 @@ __all__ = [
     "Team",
     "User",
     "customers",
+    "demo_rows",
+    "duplicates",
 ]
 
 
@@ -1451,9 +1453,21 @@ def customers(n: int = 360, seed: int = 20261123) -> list[Customer]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _duplicates() -> list[Customer]:
+def demo_rows(n: int = 360) -> list[Customer]:
+    """The n customers the demo loads: customers(n - 3) and the deliberate duplicates of three of them (the same company
+    entered twice by two reps, a person typed with a space), so that the duplicates page has work on first run."""
+    dups = duplicates(max(n - 3, 0))
+    return customers(n - len(dups)) + dups
+
+
+def duplicates(n: int = 360) -> list[Customer]:
+    """Deliberate duplicates of records in customers(n): the ones whose original is among the first n."""
+    return _duplicates(n)
+
+
+def _duplicates(n: int = 360) -> list[Customer]:
     gen = _Gen(20261123)
-    base = gen.run(360)
+    base = gen.run(n)
     gen.rng = random.Random(20261124)
     out: list[Customer] = []
 
@@ -1474,28 +1488,32 @@ def _duplicates() -> list[Customer]:
                                                                                                    "huangzhiming"))
 
     # 1. Same landline, "有限责任公司" instead of "有限公司": re-entered from a business card at a trade show.
-    first = next(
+    first = next((
         c for c in base
         if c["kind"] == "company" and c["name"].endswith("有限公司") and not c["name"].endswith("股份有限公司")
         and "（" not in c["name"] and any("-" in p for p in c["phones"]) and c["contacts"]
-    )
+    ), None)
+    if first is None:  # a small demo without such a company
+        return out
     dup = copy.deepcopy(first)
     dup["name"] = first["name"].removesuffix("有限公司") + "有限责任公司"
     dup["phones"] = [next(p for p in first["phones"] if "-" in p)]
     dup["emails"] = []
     dup["website"] = None
     dup["wechat"] = None
+    # the same person on the business card: once the companies are merged, the contacts are duplicates too
     contact = dup["contacts"][0]
-    city = next(c for c in _CITIES if c.city == first["city"])
-    newcomer = gen.person(city)
-    contact.update({"name": newcomer.name, "phones": [gen.mobile()], "emails": [], "wechat": None,
-                    "birthday": None, "notes": "展会上留的名片。"})
+    contact.update({"phones": contact["phones"][:1] or [gen.mobile()], "emails": [], "wechat": None,
+                    "birthday": None, "is_primary": True, "notes": "展会上留的名片。"})
     dup["contacts"] = [contact]
     out.append(recent(dup, other_owner(first["owner"]), "exhibition",
-                      f"展会上扫码登记的线索，{_honorific(newcomer.name, contact['title'])}想了解智能会议屏。"))
+                      f"展会上扫码登记的线索，{_honorific(contact['name'], contact['title'])}想了解智能会议屏。"))
 
     # 2. A person typed with a space in the name ("张 伟") and the same mobile, from an inbound call.
-    second = next(c for c in base if c["kind"] == "person" and len(c["name"]) in (2, 3) and not c["name"].startswith("欧阳"))
+    second = next((c for c in base if c["kind"] == "person" and len(c["name"]) in (2, 3)
+                   and not c["name"].startswith("欧阳")), None)
+    if second is None:
+        return out
     dup = copy.deepcopy(second)
     dup["name"] = second["name"][0] + " " + second["name"][1:]
     dup["phones"] = [second["phones"][0]]
@@ -1508,6 +1526,8 @@ def _duplicates() -> list[Customer]:
 
     # 3. Half-width brackets instead of full-width ones (or a stray space), sharing the company e-mail.
     companies = [c for c in base if c["kind"] == "company" and c["emails"] and c is not first]
+    if not companies:
+        return out
     third = (
         next((c for c in companies if "）有限公司" in c["name"]), None)
         or next((c for c in companies if "（" in c["name"]), None)

@@ -20,8 +20,10 @@ from guanxi.audit import service as audit
 from guanxi.audit.models import AuditEntry, DomainEvent
 from guanxi.customers import repository as repo
 from guanxi.customers.models import Contact, Customer, CustomFieldDef, SourceChannel
-from guanxi.customers.service import normalize_contact_points
+from guanxi.customers.service import normalize_contact_points, with_name
 from guanxi.db import Database
+from guanxi.dedupe import repository as dedupe
+from guanxi.dedupe.models import ContactIdentity
 from guanxi.demo import activities as history_data
 from guanxi.demo import data
 from guanxi.kit.normalize import normalize_phone
@@ -73,7 +75,7 @@ async def load_demo(db: Database, n_customers: int = 360, *, if_empty: bool = Fa
         await session.flush()
         admin = next(u for u in users.values() if u.role_id == roles["admin"])
 
-        rows = data.customers(n_customers) if n_customers else []
+        rows = data.demo_rows(n_customers) if n_customers else []
         log = Log()
         progress = Progress(console=console, transient=True, disable=console is None)
         with progress:
@@ -84,7 +86,21 @@ async def load_demo(db: Database, n_customers: int = 360, *, if_empty: bool = Fa
                     await session.flush()
                 progress.advance(task)
         await log.write(session)
+        await session.flush()
+        await _contact_identities(session, ws.id)
+        await dedupe.rebuild(session, ws.id)
         return True
+
+
+async def _contact_identities(session: Any, ws_id: int) -> None:
+    """Contacts were added in bulk: their identities in one go."""
+    rows = (await session.execute(select(Contact.id, Contact.customer_id, Contact.name, Contact.phones,
+                                         Contact.emails).where(Contact.workspace_id == ws_id))).all()
+    values = [{"workspace_id": ws_id, "contact_id": cid, "kind": k, "value": v}
+              for cid, customer_id, name, phones, emails in rows
+              for k, v in dedupe.contact_identities(customer_id, name, phones or [], emails or [])]
+    for start in range(0, len(values), 1000):
+        await session.execute(insert(ContactIdentity), values[start:start + 1000])
 
 
 class Log:
@@ -137,6 +153,7 @@ async def _add_customer(session: Any, ws_id: int, row: dict[str, Any], users: di
     )
     session.add(c)
     await session.flush()
+    identities = with_name(c, identities)
     await repo.replace_identities(session, c, identities)
     await repo.index_search(session, c, identities)
     actor = owner or admin

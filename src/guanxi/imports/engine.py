@@ -36,6 +36,8 @@ from guanxi.authz.core import Principal, owner_in_scope
 from guanxi.customers import schemas as cs
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.customers.service import ENUM_LABELS, SOURCE_LABELS, TEXT_FIELDS
+from guanxi.dedupe import repository as dedupe_repo
+from guanxi.dedupe.models import ContactIdentity
 from guanxi.imports import clean
 from guanxi.imports.fields import specs
 from guanxi.kit import search
@@ -945,6 +947,8 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
         await bulk_insert(session, _C, inserts)
         if idents:
             await bulk_insert(session, _IDENT, idents)
+            # "create anyway" may have made duplicates: the 查重合并 page must list them
+            await dedupe_repo.refresh(session, p.workspace_id, "customer", [(i["kind"], i["value"]) for i in idents])
         await _index(session, docs, replace=False)
         ctx.remember(ids, [r.line for r in new])
     updated = await _update_customers(session, ctx, [r for r in rows if r.action == "update" and r.target_id], now)
@@ -1005,8 +1009,12 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         await session.execute(update(_C).where(_C.c.id == bindparam("_id"))
                               .values({k: bindparam(k) for k in _UPDATABLE}), params)
         done = [d[0] for d in docs]
+        old = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
+                                     .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
         await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})
         await session.execute(insert(_IDENT), idents)
+        await dedupe_repo.refresh(session, ctx.p.workspace_id, "customer",
+                                  [*((k, v) for k, v in old), *((i["kind"], i["value"]) for i in idents)])
         await _index(session, docs, replace=True)
     return changes_out
 
@@ -1042,6 +1050,13 @@ async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> t
                                   .values(is_primary=False), {"ids": sorted(primaries)})
         await bulk_insert(session, Contact.__table__, inserts)
         ctx.remember(ids, [r.line for r in new])
+        contact_idents = [{"workspace_id": p.workspace_id, "contact_id": rec["id"], "kind": k, "value": v}
+                          for rec in inserts for k, v in dedupe_repo.contact_identities(
+                              rec["customer_id"], rec["name"], rec["phones"], rec["emails"])]
+        if contact_idents:
+            await bulk_insert(session, ContactIdentity.__table__, contact_idents)
+            await dedupe_repo.refresh(session, p.workspace_id, "contact",
+                                      [(i["kind"], i["value"]) for i in contact_idents])
     changed = []
     targets = [r for r in rows if r.action == "update" and r.target_id]
     if targets:
@@ -1065,6 +1080,9 @@ async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> t
             changed.append((c.id, f"{r.customer.name} · {c.name}", changes, r.customer.id,
                             {"customer_id": r.customer.id}))
         await session.flush()
+        for c in current.values():
+            if any(ch[0] == c.id for ch in changed):
+                await dedupe_repo.replace_contact_identities(session, c)
     a1, e1 = _events(ctx, now, "create", "contact", items)
     a2, e2 = _events(ctx, now, "update", "contact", changed)
     await _write_events(session, a1 + a2, e1 + e2)

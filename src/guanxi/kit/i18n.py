@@ -42,7 +42,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "internal_error": ("服务器内部错误", "Internal server error"),
     "api_key_read_only": ("该 API 密钥只有读取权限", "This API key may only read"),
+    "merge_already_undone": ("这次合并已经撤销过了", "This merge was already undone"),
+    "merge_undo_unsafe": ("合并后记录已有变化，不能自动撤销", "The records changed since the merge; it cannot be undone"),
     # field errors
+    "merge_self": ("保留的客户不能同时被合并", "The surviving record cannot also be merged away"),
+    "record_deleted": ("该记录已在回收站中", "This record is in the recycle bin"),
+    "other_customer": ("只能合并同一客户下的联系人", "Only contacts of the same customer can be merged"),
     "required": ("必填", "Required"),
     "invalid_phone": ("不是有效的电话号码", "Not a valid phone number"),
     "invalid_email": ("不是有效的邮箱地址", "Not a valid email address"),

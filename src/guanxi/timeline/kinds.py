@@ -99,17 +99,37 @@ register(Kind("restored", ("customer.restored",),
               label=("恢复", "Restored")))
 
 
+
+def _merged(ctx: Ctx, e: DomainEvent, _: Any) -> Parts:
+    payload = e.payload or {}
+    undo = e.kind == "customer.unmerged"
+    if isinstance(payload.get("survivor"), dict):  # this customer was the one merged away
+        other = payload["survivor"]
+        return Parts(ctx.pick(f"撤销合并，从「{other.get('name')}」中分出" if undo else f"合并到了「{other.get('name')}」",
+                              f"Split out of “{other.get('name')}” (merge undone)" if undo
+                              else f"Merged into “{other.get('name')}”"), link=f"/customers/{other.get('id')}")
+    names = "、".join(str(m.get("name")) for m in payload.get("merged", []) if isinstance(m, dict))
+    return Parts(ctx.pick(f"撤销了与 {names} 的合并" if undo else f"合并了 {names}",
+                          f"Undid the merge with {names}" if undo else f"Merged {names} into this customer"),
+                 payload={"changes": _changes(ctx, e), "merged": payload.get("merged", []),
+                          "merge_id": payload.get("merge_id")})
+
+
+register(Kind("merged", ("customer.merged", "customer.unmerged"), _merged, groups=("change",),
+              label=("合并", "Merges")))
+
 # ------------------------------------------------------------------ contacts
 
 
 def _contact(ctx: Ctx, e: DomainEvent, _: Any) -> Parts:
     name = _label(e).rsplit(" · ", 1)[-1]
     verb = {"contact.created": ("添加了联系人", "Added contact"), "contact.updated": ("修改了联系人", "Updated contact"),
-            "contact.deleted": ("删除了联系人", "Removed contact")}.get(e.kind, ("联系人", "Contact"))
+            "contact.deleted": ("删除了联系人", "Removed contact"),
+            "contact.merged": ("合并了联系人", "Merged contact")}.get(e.kind, ("联系人", "Contact"))
     return Parts(f"{ctx.pick(*verb)} {name}", payload={"changes": _changes(ctx, e)})
 
 
-register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted"), _contact,
+register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted", "contact.merged"), _contact,
               label=("联系人", "Contacts")))
 
 
