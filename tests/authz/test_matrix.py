@@ -682,6 +682,7 @@ GRIDS: dict[str, str] = {
         service    200  404         404
         marketing  200  404         404
         readonly   200  404         404
+    """,
     # ------------------------------------------------------------------ duplicates and merge (查重合并)
     # the page needs `edit`; a group shows only when the caller may see its records
     "GET /api/v1/duplicates/customers": """
