@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from guanxi.kit.search import sort_key
+
 from .conftest import (
     ADMIN,
     PHONE,
@@ -70,7 +72,7 @@ def test_admin_sees_customer_list(page: Any) -> None:
     page.wait_for_load_state("networkidle")
     expect(page.get_by_test_id("column-header-name")).to_have_class(re.compile("sorted"))
     names = rows(page).get_by_test_id("customer-name").all_inner_texts()
-    assert names == sorted(names), names
+    assert names == sorted(names, key=sort_key), names  # pinyin order: 北京 (beijing) before 丁勇 (dingyong)
     first_page = names[0]
     page.mouse.move(0, 0)
     screenshot(page, "customer-list.png")
