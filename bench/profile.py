@@ -21,8 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # this file's name hides the standard library's `profile`, which cProfile imports: load those first
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-import cProfile  # noqa: E402
-import pstats  # noqa: E402
+import cProfile
+import pstats
 
 sys.path.insert(0, str(HERE))
 

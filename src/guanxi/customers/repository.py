@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     exists,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     text,
     true,
     type_coerce,
-    case,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
