@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from guanxi.kit import search
 
 
@@ -50,3 +52,29 @@ def test_name_key_folds_spacing_width_brackets_and_legal_form():
     assert name_key("公司") == "公司"  # a name that is only a legal form stays itself
     assert name_identity("张伟", "Ｈangzhou ") == ("name", "hangzhou|张伟")
     assert name_identity("  ", "杭州") is None
+
+
+@pytest.mark.anyio
+async def test_sql_ranking_agrees_with_search_score(db):
+    """The list ranks in SQL (customers.repository.rank_expr); search.score is its spec, case by case."""
+    from sqlalchemy import select
+
+    from guanxi.customers import repository as repo
+    from guanxi.customers.models import Customer
+    from tests.fixtures.factories import make_customer, make_world
+
+    w = await make_world(db)
+    names = ["张伟", "张伟明", "李张伟", "重庆银行", "星河（北京）科技有限公司", "Apple Inc"]
+    for n in names:
+        await make_customer(db, w, "sales", name=n, phones=["13812345678"], emails=["zw.sales@xinghe.cn"])
+    queries = ["张伟", "张", "伟", "zw", "zhangwei", "cqyh", "chongq", "北京科技", "apple", "12345678", "xinghe", "zzz"]
+    async with db.session() as s:
+        rows = (await s.execute(select(Customer.id, Customer.name, Customer.phones, Customer.emails,
+                                       Customer.name_pinyin).where(Customer.workspace_id == w.workspace_id))).all()
+        for q in queries:
+            tier = repo.rank_expr(repo.dialect(s), q.isdigit(), True, True, True)
+            got = dict((await s.execute(select(Customer.id, tier).where(Customer.workspace_id == w.workspace_id),
+                                        repo.rank_params(q))).all())
+            for r in rows:
+                digits = ["".join(ch for ch in ph if ch.isdigit()) for ph in r.phones] if q.isdigit() else []
+                assert got[r.id] == search.score(q, r.name, digits, r.emails, r.name_pinyin), (q, r.name)

@@ -146,15 +146,13 @@ def fold_name(text: str) -> str:
     return "".join(words(text))[:200]
 
 
-_folded = fold_name
-
 
 PHONE, EMAIL, OTHER = 40, 35, 10  # scores of matches that come from neither the name nor its pinyin
 
 
 def score(q: str, name: str, phones_e164: Iterable[str], emails: Iterable[str], name_pinyin: str | None = None) -> int:
     """Higher is better: exact name, name prefix, name part, pinyin, initials, phone, email."""
-    qf = _folded(q)
+    qf = fold_name(q)
     nf = "".join(words(name))
     if not qf:
         return 0
