@@ -6,7 +6,7 @@ from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.exports.models import ExportJob
 from guanxi.imports.models import Import, ImportFailure
-from guanxi.dedupe.models import ContactIdentity, CustomerMerge, DuplicateDismissal, DuplicateGroup
+from guanxi.dedupe.models import ContactIdentity, ContactMerge, CustomerMerge, DuplicateDismissal, DuplicateGroup
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -22,6 +22,7 @@ __all__ = [
     "CustomFieldDef",
     "Customer",
     "CustomerIdentity",
+    "ContactMerge",
     "CustomerMerge",
     "DomainEvent",
     "ExportJob",

@@ -758,6 +758,25 @@ GRIDS: dict[str, str] = {
         marketing  403  403       403      403         403
         readonly   403  403       403      403         403
     """,
+    # the recycle bin lists a contact merge to whoever sees its customer; undoing it needs `edit`, like merging
+    "GET /api/v1/contacts/merges": """
+                   own   teammate  subteam  other_team  other_ws
+        admin      200+  200+      200+     200+        200-
+        manager    200+  200+      200+     200-        200-
+        sales      200+  200-      200-     200-        200-
+        service    200+  200+      200+     200+        200-
+        marketing  200+  200+      200+     200+        200-
+        readonly   200+  200+      200+     200+        200-
+    """,
+    "POST /api/v1/contacts/merges/{merge_id}/undo": """
+                   own  teammate  subteam  other_team  other_ws
+        admin      200  200       200      200         404
+        manager    200  200       200      404         404
+        sales      200  404       404      404         404
+        service    200  200       200      200         404
+        marketing  403  403       403      403         403
+        readonly   403  403       403      403         403
+    """,
 }
 
 # routes without a target record: one cell per role
@@ -937,7 +956,7 @@ def unique_phone() -> str:
 
 COUNTED = ("customers", "contacts", "users", "teams", "roles", "custom_fields", "source_channels", "api_keys",
            "audit_log", "auth_sessions", "interactions", "attachments", "interaction_channels", "tasks", "notes",
-           "notifications", "duplicate_dismissals", "customer_merges")
+           "notifications", "duplicate_dismissals", "customer_merges", "contact_merges")
 
 
 async def counts(env: Env) -> dict[str, int]:
@@ -2053,6 +2072,37 @@ async def h_merge_contacts(env: Env, role: str, target: str) -> Prep:
     return Prep("POST", "/api/v1/contacts/merge", role, json={
         "survivor_id": x.id, "merged_ids": [y.id], "versions": {str(x.id): 1, str(y.id): 1}},
         state=customer_state(env, t), done=done)
+
+
+async def merged_contacts(env: Env, role: str, target: str) -> tuple[Target, Contact, Contact, int]:
+    t, x, y = await dup_contacts(env, role, target)
+    r = await call(env.client, t.world, "admin", "POST", "/api/v1/contacts/merge", json={
+        "survivor_id": x.id, "merged_ids": [y.id], "versions": {str(x.id): 1, str(y.id): 1}})
+    assert r.status_code == 200, r.text
+    return t, x, y, r.json()["merge_id"]
+
+
+@handles("GET /api/v1/contacts/merges")
+async def h_contact_merges(env: Env, role: str, target: str) -> Prep:
+    _, _, _, merge_id = await merged_contacts(env, role, target)
+
+    async def seen(r: httpx.Response) -> str:
+        return "+" if merge_id in {m["id"] for m in r.json()["items"]} else "-"
+
+    return Prep("GET", "/api/v1/contacts/merges?limit=100", role, seen=seen)
+
+
+@handles("POST /api/v1/contacts/merges/{merge_id}/undo")
+async def h_undo_contact_merge(env: Env, role: str, target: str) -> Prep:
+    t, x, y, merge_id = await merged_contacts(env, role, target)
+
+    async def done(before: Any, after: Any, r: httpx.Response) -> None:
+        assert r.json()["restored_ids"] == [y.id]
+        dead = {c[0] for c in before["contacts"] if c[3] is not None}
+        alive = {c[0] for c in after["contacts"] if c[3] is None}
+        assert y.id in dead and {x.id, y.id} <= alive
+
+    return Prep("POST", f"/api/v1/contacts/merges/{merge_id}/undo", role, state=customer_state(env, t), done=done)
 
 
 HANDLERS["GET /api/v1/duplicates/dismissals"] = _plain_read("/api/v1/duplicates/dismissals")

@@ -343,6 +343,119 @@ async def test_contact_duplicates_and_merge(client, db):
     assert titles[0].startswith("合并了联系人")
 
 
+async def contact_pair(client, w, tag: str = "") -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int]:  # type: ignore[no-untyped-def]
+    """Customer c with contacts x (primary) and y, an interaction naming y and x, and the merge of y into x."""
+    c = await new_customer(client, w, name=f"合并公司{tag}")
+    x = (await call(client, w, "sales", "POST", f"/api/v1/customers/{c['id']}/contacts",
+                    json={"name": "李 经理", "phones": ["13700002222"], "title": "总经理"})).json()
+    y = (await call(client, w, "sales", "POST", f"/api/v1/customers/{c['id']}/contacts",
+                    json={"name": "李经理", "emails": ["li@he.cn"], "birthday": "1980-02-03", "is_primary": True,
+                          "notes": "喜欢喝茶"})).json()
+    i = await call(client, w, "sales", "POST", "/api/v1/interactions",
+                   json={"customer_id": c["id"], "channel": "visit", "contact_ids": [y["id"], x["id"]]})
+    assert i.status_code == 201, i.text
+    return c, x, y, i.json()["id"]
+
+
+async def test_contact_merge_is_recorded_and_undo_restores_exactly(client, db):
+    w = await make_world(db)
+    c, x, y, iid = await contact_pair(client, w)
+    before = {ct["id"]: ct for ct in (await call(client, w, "sales", "GET",
+                                                 f"/api/v1/customers/{c['id']}/contacts")).json()["items"]}
+    inter_before = (await call(client, w, "sales", "GET", f"/api/v1/interactions/{iid}")).json()
+    dup_before = group_of(await groups(client, w, "admin", "contacts"), x["id"], y["id"])
+    assert dup_before is not None
+    r = await call(client, w, "sales", "POST", "/api/v1/contacts/merge", json={
+        "survivor_id": x["id"], "merged_ids": [y["id"]], "versions": {str(x["id"]): x["version"],
+                                                                       str(y["id"]): y["version"]},
+        "values": {"name": y["id"], "birthday": y["id"]}})
+    assert r.status_code == 200, r.text
+    merge_id = r.json()["merge_id"]
+    assert merge_id > 0 and r.json()["moved"]["interactions"] == 1
+    assert (await call(client, w, "sales", "GET", f"/api/v1/interactions/{iid}")).json()["contact_ids"] == [x["id"]]
+    kept = (await call(client, w, "sales", "GET", f"/api/v1/customers/{c['id']}/contacts")).json()["items"]
+    assert [k["id"] for k in kept] == [x["id"]] and kept[0]["is_primary"] and kept[0]["name"] == "李经理"
+
+    # the recycle bin lists it for those who see the customer
+    page = (await call(client, w, "sales", "GET", "/api/v1/contacts/merges")).json()
+    row = next(m for m in page["items"] if m["id"] == merge_id)
+    assert row["customer_id"] == c["id"] and row["survivor_id"] == x["id"] and row["survivor_name"] == "李经理"
+    assert row["merged"] == [{"id": y["id"], "name": "李经理"}] and row["interactions"] == 1
+    assert row["created_by_name"] == w.users["sales"].name
+    assert all(m["id"] != merge_id for m in (await call(client, w, "other_team", "GET",
+                                                        "/api/v1/contacts/merges")).json()["items"])
+
+    r = await call(client, w, "sales", "POST", f"/api/v1/contacts/merges/{merge_id}/undo")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"merge_id": merge_id, "survivor_id": x["id"], "restored_ids": [y["id"]]}
+    after = {ct["id"]: ct for ct in (await call(client, w, "sales", "GET",
+                                                f"/api/v1/customers/{c['id']}/contacts")).json()["items"]}
+    assert set(after) == {x["id"], y["id"]}
+    skip = {"version", "updated_at"}
+    for cid in (x["id"], y["id"]):
+        assert {k: v for k, v in after[cid].items() if k not in skip} == \
+            {k: v for k, v in before[cid].items() if k not in skip}, cid
+        assert after[cid]["version"] > before[cid]["version"]  # an edit for everyone holding an old copy
+    inter = (await call(client, w, "sales", "GET", f"/api/v1/interactions/{iid}")).json()
+    assert inter["contact_ids"] == inter_before["contact_ids"] == [y["id"], x["id"]]
+    assert group_of(await groups(client, w, "admin", "contacts"), x["id"], y["id"]) is not None
+    assert all(m["id"] != merge_id for m in (await call(client, w, "sales", "GET",
+                                                        "/api/v1/contacts/merges")).json()["items"])
+    async with db.session() as session:
+        rows = (await session.execute(select(AuditEntry.action, AuditEntry.record_type, AuditEntry.record_id)
+                                      .where(AuditEntry.workspace_id == w.workspace_id,
+                                             AuditEntry.action.in_(["merge", "unmerge"])))).all()
+    assert sorted(tuple(r) for r in rows) == sorted([("merge", "contact", x["id"]), ("merge", "contact", y["id"]),
+                                                     ("unmerge", "contact", x["id"]), ("unmerge", "contact", y["id"])])
+    titles = await timeline_titles(client, w, c["id"])
+    assert titles[0].startswith("撤销合并了联系人")
+    r = await call(client, w, "sales", "POST", f"/api/v1/contacts/merges/{merge_id}/undo")
+    assert r.status_code == 409 and r.json()["code"] == "merge_already_undone"
+
+
+async def test_contact_merge_undo_refused_and_authz(client, db):
+    w = await make_world(db)
+    c, x, y, iid = await contact_pair(client, w)
+    r = await call(client, w, "sales", "POST", "/api/v1/contacts/merge", json={
+        "survivor_id": x["id"], "merged_ids": [y["id"]], "versions": {str(x["id"]): x["version"],
+                                                                       str(y["id"]): y["version"]}})
+    assert r.status_code == 200, r.text
+    merge_id = r.json()["merge_id"]
+    # who may undo: those who may edit the customer's contacts
+    for who, status in (("readonly", 403), ("marketing", 403), ("other_team", 404)):
+        r = await call(client, w, who, "POST", f"/api/v1/contacts/merges/{merge_id}/undo")
+        assert r.status_code == status, (who, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    other = await make_world(db)
+    r = await call(client, other, "admin", "POST", f"/api/v1/contacts/merges/{merge_id}/undo")
+    assert r.status_code == 404
+    r = await call(client, w, "sales", "POST", "/api/v1/contacts/merges/999999/undo")
+    assert r.status_code == 404
+    # the survivor was edited since: refused, nothing written
+    r = await call(client, w, "sales", "PATCH", f"/api/v1/contacts/{x['id']}", json={"title": "董事长"},
+                   headers={"If-Match": '"2"'})
+    assert r.status_code == 200, r.text
+    r = await call(client, w, "sales", "POST", f"/api/v1/contacts/merges/{merge_id}/undo")
+    assert r.status_code == 409 and r.json()["code"] == "merge_undo_unsafe", r.text
+    assert "李 经理" in r.json()["detail"] and "修改" in r.json()["detail"]
+    kept = (await call(client, w, "sales", "GET", f"/api/v1/customers/{c['id']}/contacts")).json()["items"]
+    assert [k["id"] for k in kept] == [x["id"]] and kept[0]["title"] == "董事长"
+    assert (await call(client, w, "sales", "GET", f"/api/v1/interactions/{iid}")).json()["contact_ids"] == [x["id"]]
+    async with db.session() as session:
+        assert not await session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.workspace_id == w.workspace_id, AuditEntry.action == "unmerge"))
+    # the customer went to the recycle bin: the merge is not listed and cannot be undone
+    c2, x2, y2, _ = await contact_pair(client, w, "2")
+    r = await call(client, w, "sales", "POST", "/api/v1/contacts/merge", json={
+        "survivor_id": x2["id"], "merged_ids": [y2["id"]], "versions": {str(x2["id"]): 1, str(y2["id"]): 1}})
+    assert r.status_code == 200, r.text
+    assert (await call(client, w, "sales", "DELETE", f"/api/v1/customers/{c2['id']}")).status_code == 204
+    r = await call(client, w, "sales", "POST", f"/api/v1/contacts/merges/{r.json()['merge_id']}/undo")
+    assert r.status_code == 409 and r.json()["code"] == "merge_undo_unsafe"
+    r = await call(client, w, "sales", "GET", "/api/v1/contacts/merges?cursor=bad")
+    assert r.status_code == 400
+
+
 async def test_groups_are_kept_exactly_on_every_write(client, db):
     """The stored groups equal a fresh GROUP BY after creates, edits, bin, restore, purge and merge."""
     from guanxi.dedupe import repository as dedupe_repo

@@ -157,3 +157,57 @@ async def test_tasks(client, db, settings):
                          ("寄样品", w.users["teammate"].id, None, "urgent", "open")]
     r = await call(client, w, "sales", "GET", "/api/v1/tasks")
     assert "回访" in [t["title"] for t in r.json()["items"]]
+
+
+async def test_imported_tasks_notify_their_assignees_and_get_reminders(client, db, settings):
+    """As when a task is made in the app: the assignee's bell (not the importer's), a reminder an hour before unless
+    the file says otherwise; several tasks for one person make one summary, not a flood."""
+    from datetime import UTC, datetime, timedelta
+
+    from guanxi.notifications.models import Notification
+
+    w = await make_world(db)
+    mate, mgr = w.users["teammate"], w.users["manager"]
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    fmt = "%Y-%m-%d %H:%M"
+    rows = [["待办事项", "截止日期", "负责人", "提醒", "描述"],
+            ["自己的事", soon.astimezone(_SH).strftime(fmt), "", "", ""],
+            ["给队友", soon.astimezone(_SH).strftime(fmt), mate.name, "30", "带上合同"],
+            ["给经理一", soon.astimezone(_SH).strftime(fmt), mgr.name, "不提醒", ""],
+            ["给经理二", (soon + timedelta(days=1)).astimezone(_SH).strftime(fmt), mgr.name, "", ""],
+            ["去年的事", "2020-01-02 10:00", "", "", ""],
+            ["坏提醒", soon.astimezone(_SH).strftime(fmt), mate.name, "十分钟", ""]]
+    imp = (await upload(client, w, "sales", "待办.csv", csv_bytes(rows), "tasks")).json()
+    assert imp["mapping"]["提醒"] == "remind_before_minutes"
+    preview = (await call(client, w, "sales", "GET", f"/api/v1/imports/{imp['id']}/preview")).json()["rows"]
+    assert preview[5]["action"] == "fail" and preview[5]["errors"][0]["field"] == "remind_before_minutes"
+    out = await run_to_end(client, db, settings, w, "sales", imp["id"])
+    assert (out["created"], out["failed"]) == (5, 1)
+    async with db.session() as s:
+        tasks = {t.title: t for t in await s.scalars(select(Task).where(Task.workspace_id == w.workspace_id))}
+        bells = list(await s.scalars(select(Notification).where(Notification.workspace_id == w.workspace_id)
+                                     .order_by(Notification.id)))
+    own, mine = tasks["自己的事"], tasks["给队友"]
+    assert own.remind_before_minutes == 60 and own.remind_at == own.due_at - timedelta(minutes=60)
+    assert own.reminded_at is None  # the reminder sweep sends it when the time comes
+    assert mine.remind_before_minutes == 30 and mine.remind_at == mine.due_at - timedelta(minutes=30)
+    assert tasks["给经理一"].remind_at is None and tasks["给经理一"].remind_before_minutes is None
+    old = tasks["去年的事"]
+    assert old.remind_at is not None and old.reminded_at is not None  # its reminder time passed long ago: not sent
+    assert "坏提醒" not in tasks
+    # nobody notifies themself; the teammate gets the app's own notification, the manager one summary of two
+    assert all(n.user_id != w.users["sales"].id for n in bells)
+    by_user = {u: [n for n in bells if n.user_id == u] for u in (mate.id, mgr.id)}
+    assert len(bells) == 2
+    [one] = by_user[mate.id]
+    assert one.kind == "task_assigned" and one.title == f"{w.users['sales'].name} 给你分配了待办：给队友"
+    assert one.body == "带上合同" and one.link == f"/tasks/{mine.id}" and one.record_id == mine.id
+    assert one.actor_id == w.users["sales"].id
+    [summary] = by_user[mgr.id]
+    assert summary.kind == "task_assigned" and summary.title.startswith(f"{w.users['sales'].name} 通过导入给你分配了 2 个待办")
+    assert summary.body == "给经理一\n给经理二" and summary.link == "/my-work"
+    r = await call(client, w, "teammate", "GET", "/api/v1/notifications/unread-count")
+    assert r.status_code == 200 and r.json()["count"] == 1
+
+
+_SH = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from guanxi.activities.models import Task
 from guanxi.activities.tasks import send_due_reminders
@@ -173,3 +173,37 @@ async def test_the_sweep_finds_only_due_open_tasks(db, queue):
         assert (await s.get(Task, nobody.id)).reminded_at is not None  # claimed, so no sweep looks at it again
         assert (await s.get(Task, cancelled.id)).reminded_at is None
     assert await outbox_rows(db, w.workspace_id) == []
+
+
+async def test_an_imported_task_is_reminded_and_its_assignee_emailed_like_one_made_in_the_app(client, db, queue, inbox,
+                                                                                             settings):
+    """The import writes through a unit of work of the queue's database: the assignment's email copy goes through the
+    outbox, and the reminder sweep sends the imported task's reminder when its time comes."""
+    from guanxi.imports import runner
+    from guanxi.notifications.models import Notification
+    from tests.imports.conftest import upload
+
+    w = await make_world(db)
+    ctx = context(queue, db)
+    mate = w.users["teammate"]
+    data = f"待办事项,截止日期,负责人\r\n导入的回访,2031-03-05 14:30,{mate.name}\r\n".encode()
+    imp = (await upload(client, w, "sales", "待办.csv", data, "tasks")).json()
+    assert (await call(client, w, "sales", "POST", f"/api/v1/imports/{imp['id']}/run")).status_code == 202
+    assert await runner.run_import(db, settings, imp["id"]) == "done"
+    async with db.session() as s:
+        [t] = list(await s.scalars(select(Task).where(Task.workspace_id == w.workspace_id)))
+        [n] = list(await s.scalars(select(Notification).where(Notification.user_id == mate.id)))
+    assert t.assignee_id == mate.id and t.remind_at == datetime(2031, 3, 5, 5, 30, tzinfo=UTC)
+    assert n.kind == "task_assigned" and n.record_id == t.id
+    [row] = await outbox_rows(db, w.workspace_id)  # the email copy of the assignment
+    assert await outbox.run(ctx, row.id) == "done"
+    await send_due_reminders(ctx)
+    assert await reminders_of(db, t.id) == []  # not yet
+    async with db.session() as s:  # time passes
+        await s.execute(update(Task).where(Task.id == t.id).values(remind_at=utcnow() - timedelta(seconds=1)))
+    await send_due_reminders(ctx)
+    [rem] = await reminders_of(db, t.id)
+    assert rem.user_id == mate.id and rem.title.startswith("待办提醒：导入的回访")
+    rows = await outbox_rows(db, w.workspace_id)
+    assert len(rows) == 2 and await outbox.run(ctx, rows[1].id) == "done"
+    assert len(inbox.to(mate.email)) == 2

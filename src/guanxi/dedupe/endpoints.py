@@ -75,3 +75,19 @@ async def undo_merge(merge_id: PathId, session: DbSession, p: CurrentUser) -> s.
 async def merge_contacts(body: s.MergeRequest, session: DbSession, p: CurrentUser) -> s.MergeResult:
     """Merge contacts of one customer; interactions that named a merged contact name the survivor."""
     return await service.merge_contacts(session, p, body)
+
+
+@router.get("/contacts/merges", response_model=s.ContactMergePage)
+async def contact_merges(
+    session: DbSession, p: CurrentUser, limit: int = Query(default=20, ge=1, le=100),
+    cursor: str | None = Query(default=None, max_length=200),
+) -> s.ContactMergePage:
+    """Contact merges that can still be undone, newest first (the recycle bin's 合并的联系人)."""
+    return await service.list_contact_merges(session, p, cursor, limit)
+
+
+@router.post("/contacts/merges/{merge_id}/undo", response_model=s.UndoResult)
+async def undo_contact_merge(merge_id: PathId, session: DbSession, p: CurrentUser) -> s.UndoResult:
+    """Bring the merged contacts back, restore the survivor and the interactions' contact links; 409 once the survivor
+    changed since the merge."""
+    return await service.undo_contact_merge(session, p, merge_id)

@@ -78,3 +78,25 @@ class CustomerMerge(Base):
     undone_by: Mapped[int | None] = mapped_column(ID, ForeignKey("users.id", ondelete="SET NULL"))
 
     __table_args__ = (Index("ix_customer_merges_survivor", "survivor_id", "id"),)
+
+
+class ContactMerge(Base):
+    """What one merge of contacts changed, so that it can be undone: the survivor before and after, the links moved."""
+
+    __tablename__ = "contact_merges"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ID, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ID, ForeignKey("customers.id", ondelete="CASCADE"))
+    survivor_id: Mapped[int] = mapped_column(ID, ForeignKey("contacts.id", ondelete="CASCADE"))
+    merged_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ID, ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undone_by: Mapped[int | None] = mapped_column(ID, ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        # the recycle bin lists a workspace's merges newest first; a customer's purge cascades through customer_id
+        Index("ix_contact_merges_ws", "workspace_id", "id"),
+        Index("ix_contact_merges_customer", "customer_id", "id"),
+    )

@@ -140,3 +140,24 @@ class UndoResult(BaseModel):
     merge_id: int
     survivor_id: int
     restored_ids: list[int]
+
+
+class ContactMergeRecord(BaseModel):
+    """A merge of contacts, listed in the recycle bin while it can be undone."""
+
+    id: int
+    customer_id: int
+    customer_name: str
+    survivor_id: int
+    survivor_name: str
+    merged: list[dict[str, Any]]  # [{"id", "name"}]
+    interactions: int  # interactions whose contact links the merge rewrote
+    created_at: datetime
+    created_by: int | None
+    created_by_name: str | None
+    undone_at: datetime | None
+
+
+class ContactMergePage(BaseModel):
+    items: list[ContactMergeRecord]
+    next_cursor: str | None = None

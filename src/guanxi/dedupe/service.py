@@ -26,7 +26,7 @@ from guanxi.customers import service as customers
 from guanxi.customers.models import Contact, Customer
 from guanxi.dedupe import repository as repo
 from guanxi.dedupe import schemas as s
-from guanxi.dedupe.models import CustomerMerge, DuplicateDismissal, DuplicateGroup
+from guanxi.dedupe.models import ContactMerge, CustomerMerge, DuplicateDismissal, DuplicateGroup
 from guanxi.kit.errors import FieldError, Problem, not_found, validation_error
 from guanxi.kit.i18n import current_language
 from guanxi.kit.models import utcnow
@@ -591,6 +591,8 @@ def _undo_message(reason: str, name: str) -> str:
                              f"“{name}” was changed or merged again after this merge; it cannot be undone automatically"),
         "survivor_deleted": (f"「{name}」已在回收站中，请先恢复它再撤销合并",
                              f"“{name}” is in the recycle bin; restore it before undoing the merge"),
+        "contact_deleted": (f"联系人「{name}」已被删除，不能撤销这次合并",
+                            f"The contact “{name}” was deleted; the merge cannot be undone"),
         "merged_changed": (f"「{name}」已不在回收站中或已被修改，不能撤销这次合并",
                            f"“{name}” is no longer in the recycle bin or was changed; the merge cannot be undone"),
     }[reason]
@@ -601,7 +603,8 @@ def _undo_message(reason: str, name: str) -> str:
 
 
 async def merge_contacts(session: AsyncSession, p: Principal, body: s.MergeRequest) -> s.MergeResult:
-    """Contacts of one customer: the survivor takes the chosen values and every interaction's reference."""
+    """Contacts of one customer: the survivor takes the chosen values and every interaction's reference; the merge is
+    recorded so that 撤销合并 can put everything back."""
     p.require("customers", "edit")
     _ids_problem(body.survivor_id, body.merged_ids)
     rows = {ct.id: (ct, c) for ct, c in (await session.execute(
@@ -629,6 +632,7 @@ async def merge_contacts(session: AsyncSession, p: Principal, body: s.MergeReque
     out = customers._clean_contact(p, data, survivor)
     _check_versions(body.versions, [survivor, *merged])
     before = {k: getattr(survivor, k) for k in (*CONTACT_FIELDS, "is_primary")}
+    merged_primary = {str(ct.id): ct.is_primary for ct in merged}
     await bump_version(session, survivor, survivor.version)
     for ct in merged:
         await bump_version(session, ct, ct.version)
@@ -637,7 +641,7 @@ async def merge_contacts(session: AsyncSession, p: Principal, body: s.MergeReque
     if any(ct.is_primary for ct in merged):
         survivor.is_primary = True
     gone = {ct.id for ct in merged}
-    moved = 0
+    links: dict[str, list[list[int]]] = {}  # interaction id -> [contact_ids before, after]
     for inter in await session.scalars(select(Interaction).where(Interaction.customer_id == customer.id)):
         if gone & set(inter.contact_ids or []):
             ids: list[int] = []
@@ -645,25 +649,125 @@ async def merge_contacts(session: AsyncSession, p: Principal, body: s.MergeReque
                 cid = survivor.id if cid in gone else cid
                 if cid not in ids:
                     ids.append(cid)
+            links[str(inter.id)] = [list(inter.contact_ids), ids]
             inter.contact_ids = ids
-            moved += 1
     now = utcnow()
     for ct in merged:
         ct.deleted_at, ct.is_primary = now, False
     await session.flush()
     for ct in [survivor, *merged]:
         await repo.replace_contact_identities(session, ct)
-    changes = audit.diff(before, {k: getattr(survivor, k) for k in before})
+    after = {k: getattr(survivor, k) for k in before}
     refs = [{"id": ct.id, "name": ct.name} for ct in merged]
-    audit.change(session, p, "merge", "contact", survivor.id, f"{customer.name} · {survivor.name}", changes,
-                 {"customer_id": customer.id, "merged": refs}, customer_id=customer.id)
+    record = ContactMerge(
+        workspace_id=p.workspace_id, customer_id=customer.id, survivor_id=survivor.id, merged_ids=list(body.merged_ids),
+        created_at=now, created_by=p.user_id,
+        state={"survivor_before": audit._plain(before), "survivor_after": audit._plain(after),
+               "survivor_version": survivor.version, "merged_versions": {str(ct.id): ct.version for ct in merged},
+               "merged_primary": merged_primary, "deleted_at": audit._plain(now), "interactions": links,
+               "merged": refs})
+    session.add(record)
+    await session.flush()
+    audit.change(session, p, "merge", "contact", survivor.id, f"{customer.name} · {survivor.name}",
+                 audit.diff(before, after), {"customer_id": customer.id, "merged": refs, "merge_id": record.id},
+                 customer_id=customer.id)
     for ct in merged:
         audit.change(session, p, "merge", "contact", ct.id, f"{customer.name} · {ct.name}",
                      [{"field": "merged_into", "old": None, "new": survivor.id}],
-                     {"customer_id": customer.id, "survivor": {"id": survivor.id, "name": survivor.name}},
-                     customer_id=customer.id)
-    return s.MergeResult(merge_id=0, survivor_id=survivor.id, merged_ids=list(body.merged_ids),
-                         moved=s.MergeMoved(interactions=moved))
+                     {"customer_id": customer.id, "survivor": {"id": survivor.id, "name": survivor.name},
+                      "merge_id": record.id}, customer_id=customer.id)
+    return s.MergeResult(merge_id=record.id, survivor_id=survivor.id, merged_ids=list(body.merged_ids),
+                         moved=s.MergeMoved(interactions=len(links)))
+
+
+async def list_contact_merges(session: AsyncSession, p: Principal, cursor: str | None,
+                              limit: int | None) -> s.ContactMergePage:
+    """Contact merges not undone yet, newest first, of customers the caller may see: the recycle bin's 撤销合并."""
+    p.require("customers", "view")
+    n = clamp_limit(limit, 20)
+    q = (select(ContactMerge, Customer.name, Contact.name, User.name)
+         .join(Customer, Customer.id == ContactMerge.customer_id)
+         .join(Contact, Contact.id == ContactMerge.survivor_id)
+         .outerjoin(User, User.id == ContactMerge.created_by)
+         .where(ContactMerge.workspace_id == p.workspace_id, ContactMerge.undone_at.is_(None),
+                Customer.deleted_at.is_(None), customers_repo.scoped(p)))
+    if cursor:
+        (last,) = decode_cursor(cursor, 1)
+        if isinstance(last, bool) or not isinstance(last, int) or not 0 < last <= ID_MAX:
+            raise Problem(400, "invalid_cursor")
+        q = q.where(ContactMerge.id < last)
+    rows = (await session.execute(q.order_by(ContactMerge.id.desc()).limit(n + 1))).all()
+    nxt = encode_cursor([rows[n - 1][0].id]) if len(rows) > n else None
+    items = [s.ContactMergeRecord(
+        id=m.id, customer_id=m.customer_id, customer_name=customer_name, survivor_id=m.survivor_id,
+        survivor_name=survivor_name, merged=list((m.state or {}).get("merged", [])),
+        interactions=len((m.state or {}).get("interactions", {})), created_at=m.created_at, created_by=m.created_by,
+        created_by_name=by, undone_at=m.undone_at) for m, customer_name, survivor_name, by in rows[:n]]
+    return s.ContactMergePage(items=items, next_cursor=nxt)
+
+
+async def undo_contact_merge(session: AsyncSession, p: Principal, merge_id: int) -> s.UndoResult:
+    """Put the merged contacts back as they were, the survivor's previous values, and every interaction link the merge
+    rewrote (links edited since stay as they are); refused once the survivor changed."""
+    p.require("customers", "edit")
+    found = (await session.execute(
+        select(ContactMerge, Customer).join(Customer, Customer.id == ContactMerge.customer_id)
+        .where(ContactMerge.id == merge_id, ContactMerge.workspace_id == p.workspace_id,
+               customers_repo.scoped(p)))).first()
+    if found is None:
+        raise not_found()
+    record, customer = found
+    if record.undone_at is not None:
+        raise Problem(409, "merge_already_undone")
+    if customer.deleted_at is not None:
+        raise Problem(409, "merge_undo_unsafe", detail=_undo_message("survivor_deleted", customer.name))
+    state = record.state
+    rows = {ct.id: ct for ct in await session.scalars(select(Contact).where(
+        Contact.id.in_([record.survivor_id, *record.merged_ids]), Contact.customer_id == customer.id))}
+    survivor = rows[record.survivor_id]
+    if survivor.deleted_at is not None:
+        raise Problem(409, "merge_undo_unsafe", detail=_undo_message("contact_deleted", survivor.name))
+    if survivor.version != state["survivor_version"]:
+        raise Problem(409, "merge_undo_unsafe", detail=_undo_message("survivor_changed", survivor.name))
+    merged = []
+    for mid in record.merged_ids:
+        ct = rows.get(mid)
+        if ct is None or ct.deleted_at is None or ct.version != state["merged_versions"][str(mid)]:
+            raise Problem(409, "merge_undo_unsafe",
+                          detail=_undo_message("merged_changed", ct.name if ct is not None else f"#{mid}"))
+        merged.append(ct)
+
+    before = {k: getattr(survivor, k) for k in (*CONTACT_FIELDS, "is_primary")}
+    still_primary = survivor.is_primary  # someone made another contact primary since: the merged ones stay secondary
+    await bump_version(session, survivor, survivor.version)
+    for name, value in state["survivor_before"].items():
+        setattr(survivor, name, _restore_value(name, value))
+    now = utcnow()
+    for ct in merged:
+        ct.deleted_at = None
+        ct.is_primary = bool(state["merged_primary"].get(str(ct.id))) and still_primary
+        ct.version += 1
+        ct.updated_at = now
+    links = state.get("interactions", {})
+    for inter in await session.scalars(select(Interaction).where(
+            Interaction.id.in_([int(i) for i in links]), Interaction.customer_id == customer.id)):
+        was, became = links[str(inter.id)]
+        if list(inter.contact_ids or []) == became:
+            inter.contact_ids = list(was)
+    await session.flush()
+    for ct in [survivor, *merged]:
+        await repo.replace_contact_identities(session, ct)
+    record.undone_at, record.undone_by = now, p.user_id
+    refs = [{"id": ct.id, "name": ct.name} for ct in merged]
+    audit.change(session, p, "unmerge", "contact", survivor.id, f"{customer.name} · {survivor.name}",
+                 audit.diff(before, {k: getattr(survivor, k) for k in before}),
+                 {"customer_id": customer.id, "merged": refs, "merge_id": record.id}, customer_id=customer.id)
+    for ct in merged:
+        audit.change(session, p, "unmerge", "contact", ct.id, f"{customer.name} · {ct.name}",
+                     [{"field": "merged_into", "old": survivor.id, "new": None}],
+                     {"customer_id": customer.id, "survivor": {"id": survivor.id, "name": survivor.name},
+                      "merge_id": record.id}, customer_id=customer.id)
+    return s.UndoResult(merge_id=record.id, survivor_id=survivor.id, restored_ids=[ct.id for ct in merged])
 
 
 async def user_name(session: AsyncSession, user_id: int | None) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,10 @@ MAX_LEN = {"name": 200, "industry": 50, "province": 30, "city": 30, "district": 
            "next_step": 1000, "description": 5000}
 _WEBSITE = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)  # as customers.service checks it
 FUTURE_SLACK = timedelta(days=1)
+# a task made in the app reminds its assignee an hour before it is due unless told otherwise (TaskFormDialog)
+DEFAULT_REMIND = 60
+MAX_REMIND = 10080  # a week, as TaskCreate allows
+NO_REMINDER = frozenset({"不提醒", "无", "否", "none", "no", "-"})
 IDS: Any = bindparam("ids", expanding=True)
 
 
@@ -101,6 +106,7 @@ class Ctx:
     created_lines: array = field(default_factory=lambda: array("q"))
     options: dict[str, dict[str, str]] = field(default_factory=dict)  # custom select options by folded label
     required_custom: list[str] = field(default_factory=list)  # required custom fields the mapping fills
+    principals: dict[int, Principal | None] = field(default_factory=dict)  # task assignees, as the app sees them
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -474,6 +480,18 @@ def _clean_task(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
         if hit is not None:
             row.values["assignee_id"], row.values["team_id"] = hit
             row.shown["assignee"] = ctx.user_names.get(hit[0])
+    if "remind_before_minutes" in one:
+        value = one["remind_before_minutes"].strip()
+        if clean.fold(value) in NO_REMINDER:
+            row.values["remind_before_minutes"] = None
+        else:
+            try:
+                n = int(float(value))
+                if not 0 <= n <= MAX_REMIND:
+                    raise ValueError
+                row.values["remind_before_minutes"] = n
+            except ValueError:
+                ctx.err(row, "remind_before_minutes", "invalid_value")
 
 
 CLEANERS = {"customers": _clean_customer, "contacts": _clean_contact, "interactions": _clean_interaction,
@@ -692,7 +710,7 @@ async def _task_assignees(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> N
     """An assignee must be able to see the task's customer (as when a task is created by hand)."""
     from guanxi.authz.records import principal_for
 
-    cache: dict[int, Principal | None] = {}
+    cache = ctx.principals
     for r in rows:
         if r.errors:
             continue
@@ -1139,8 +1157,14 @@ async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tupl
                "description": v.get("description"), "due_at": v["due_at"], "assignee_id": v.get("assignee_id"),
                "team_id": v.get("team_id"), "customer_id": r.customer.id if r.customer else None,
                "related_type": None, "related_id": None, "priority": v.get("priority") or "normal", "status": "open",
-               "completed_at": None, "remind_before_minutes": None, "remind_at": None, "reminded_at": None,
-               "repeat": "none", "repeat_day": None, "previous_id": None}
+               "completed_at": None, "remind_before_minutes": v.get("remind_before_minutes", DEFAULT_REMIND),
+               "remind_at": None, "reminded_at": None, "repeat": "none", "repeat_day": None, "previous_id": None}
+        if rec["remind_before_minutes"] is not None:
+            # the reminder sweep (activities.tasks) sends it when the time comes, as for a task made in the app;
+            # a reminder time already past (an old task brought over from another system) is not sent
+            rec["remind_at"] = rec["due_at"] - timedelta(minutes=rec["remind_before_minutes"])
+            if rec["remind_at"] <= now:
+                rec["reminded_at"] = now
         inserts.append(rec)
         snap = {k: rec[k] for k in ("title", "description", "due_at", "assignee_id", "customer_id", "priority", "status",
                                     "repeat")}
@@ -1149,9 +1173,44 @@ async def _write_tasks(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tupl
     if inserts:
         await bulk_insert(session, Task.__table__, inserts)
         ctx.remember(ids, [r.line for r in new])
+        _notify_assignees(session, ctx, inserts)
     audits, events = _events(ctx, now, "create", "task", items)
     await _write_events(session, audits, events)
     return len(inserts), set()
+
+
+def _notify_assignees(session: AsyncSession, ctx: Ctx, tasks: list[dict[str, Any]]) -> None:
+    """The bell of each assignee other than the importer, in the same transaction as the tasks: one task gets the
+    notification the app makes for a task assigned by hand, several in one batch one summary (not a flood)."""
+    from guanxi.activities.service import excerpt
+    from guanxi.notifications.service import Recipient, notify
+
+    p = ctx.p
+    mine: dict[int, list[dict[str, Any]]] = {}
+    for rec in tasks:
+        if rec["assignee_id"] and rec["assignee_id"] != p.user_id:
+            mine.setdefault(rec["assignee_id"], []).append(rec)
+    for uid, recs in mine.items():
+        q = ctx.principals.get(uid)
+        if q is None:
+            continue
+        who = [Recipient(q.user_id, q.language)]
+        if len(recs) == 1:
+            notify(session, p, who, kind="task_assigned", title=_assigned_title(p.name, recs[0]["title"]),
+                   body=excerpt(recs[0]["description"], 200) or None, link=f"/tasks/{recs[0]['id']}",
+                   record_type="task", record_id=recs[0]["id"])
+            continue
+        notify(session, p, who, kind="task_assigned", title=_assigned_many_title(p.name, len(recs), recs[0]["title"]),
+               body="\n".join(r["title"] for r in recs[:10]) + ("\n…" if len(recs) > 10 else ""), link="/my-work")
+
+
+def _assigned_title(actor: str, title: str) -> Callable[[str], str]:
+    return lambda lang: f"{actor} assigned you a task: {title}" if lang == "en" else f"{actor} 给你分配了待办：{title}"
+
+
+def _assigned_many_title(actor: str, n: int, first: str) -> Callable[[str], str]:
+    return lambda lang: (f"{actor} assigned you {n} tasks by import: {first} …" if lang == "en"
+                         else f"{actor} 通过导入给你分配了 {n} 个待办：{first} 等")
 
 
 WRITERS = {"customers": _write_customers, "contacts": _write_contacts, "interactions": _write_interactions,

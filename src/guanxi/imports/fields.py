@@ -93,6 +93,8 @@ _TASK = (
     Spec("customer", "所属客户", "Customer", "customer", False, _CUSTOMER_REF.synonyms),
     Spec("priority", "优先级", "Priority", "select", False, ("优先级", "重要程度", "priority")),
     Spec("description", "描述", "Description", "text", False, ("描述", "说明", "备注", "内容", "description", "notes", "details")),
+    Spec("remind_before_minutes", "提前提醒（分钟）", "Remind (minutes before)", "number", False,
+         ("提前提醒（分钟）", "提前提醒", "提醒（分钟）", "提醒", "remind", "reminder", "remind before", "remind minutes")),
 )
 SPECS: dict[str, tuple[Spec, ...]] = {"customers": _CUSTOMER, "contacts": _CONTACT, "interactions": _INTERACTION,
                                       "tasks": _TASK}

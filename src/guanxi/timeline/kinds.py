@@ -125,11 +125,13 @@ def _contact(ctx: Ctx, e: DomainEvent, _: Any) -> Parts:
     name = _label(e).rsplit(" · ", 1)[-1]
     verb = {"contact.created": ("添加了联系人", "Added contact"), "contact.updated": ("修改了联系人", "Updated contact"),
             "contact.deleted": ("删除了联系人", "Removed contact"),
-            "contact.merged": ("合并了联系人", "Merged contact")}.get(e.kind, ("联系人", "Contact"))
+            "contact.merged": ("合并了联系人", "Merged contact"),
+            "contact.unmerged": ("撤销合并了联系人", "Undid the merge of contact")}.get(e.kind, ("联系人", "Contact"))
     return Parts(f"{ctx.pick(*verb)} {name}", payload={"changes": _changes(ctx, e)})
 
 
-register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted", "contact.merged"), _contact,
+register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted", "contact.merged",
+                          "contact.unmerged"), _contact,
               label=("联系人", "Contacts")))
 
 

@@ -1,0 +1,53 @@
+"""Contact merges recorded so that they can be undone (撤销合并 in the recycle bin).
+
+Revision ID: 0012
+Revises: 0007
+Create Date: 2026-12-06 07:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = '0012'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+
+
+def upgrade() -> None:
+    op.create_table(
+        'contact_merges',
+        sa.Column('id', ID, autoincrement=True, nullable=False),
+        sa.Column('workspace_id', ID, nullable=False),
+        sa.Column('customer_id', ID, nullable=False),
+        sa.Column('survivor_id', ID, nullable=False),
+        sa.Column('merged_ids', JSON, nullable=False),
+        sa.Column('state', JSON, nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_by', ID, nullable=True),
+        sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('undone_by', ID, nullable=True),
+        sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'],
+                                name=op.f('fk_contact_merges_workspace_id_workspaces'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_contact_merges_customer_id_customers'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['survivor_id'], ['contacts.id'], name=op.f('fk_contact_merges_survivor_id_contacts'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_contact_merges_created_by_users'),
+                                ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['undone_by'], ['users.id'], name=op.f('fk_contact_merges_undone_by_users'),
+                                ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_merges')),
+    )
+    op.create_index('ix_contact_merges_ws', 'contact_merges', ['workspace_id', 'id'])
+    op.create_index('ix_contact_merges_customer', 'contact_merges', ['customer_id', 'id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_contact_merges_customer', table_name='contact_merges')
+    op.drop_index('ix_contact_merges_ws', table_name='contact_merges')
+    op.drop_table('contact_merges')
