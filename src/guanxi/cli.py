@@ -328,6 +328,9 @@ def import_file(
     workspace: str | None = typer.Option(None, help="workspace slug"),
     user: str | None = typer.Option(None, help="the importing user's email: their rights, their records"),
     duplicates: str = typer.Option("skip", help="skip, update (the existing record) or create (anyway)"),
+    update_fields: str = typer.Option("fill", "--update-fields",
+                                      help="with --duplicates update: fill (only empty fields) or overwrite (with the "
+                                           "file's non-empty values)"),
     mapping: str | None = typer.Option(None, help='JSON {"header": "field"} or a JSON file; default: guessed '
                                                    "or remembered from the last import of this header"),
     resume: int | None = typer.Option(None, "--resume", help="continue an interrupted import by its id"),
@@ -349,7 +352,8 @@ def import_file(
         db = Database(s.resolved_database_url())
         try:
             import_id = resume if resume is not None else await _create_import(db, s, file or "", type_, workspace or "",
-                                                                             user or "", duplicates, mapping)
+                                                                             user or "", duplicates, mapping,
+                                                                             update_fields)
             imp = await _import_row(db, import_id)
             if imp is None:
                 raise Problem(404, "not_found")
@@ -400,7 +404,7 @@ async def _import_row(db: Any, import_id: int) -> Any:
 
 
 async def _create_import(db: Any, s: Settings, file: str, type_: str, workspace: str, user: str, duplicates: str,
-                         mapping: str | None) -> int:
+                         mapping: str | None, update_fields: str = "fill") -> int:
     """Upload checks, the import row and its mapping, as POST /imports and PUT /imports/{id}/mapping do them."""
     from pathlib import Path
 
@@ -427,7 +431,7 @@ async def _create_import(db: Any, s: Settings, file: str, type_: str, workspace:
     assert p is not None
     current_language.set(p.language)
     service.require(p, type_)
-    body: dict[str, Any] = {"duplicate_mode": duplicates}
+    body: dict[str, Any] = {"duplicate_mode": duplicates, "update_fields": update_fields}
     if mapping:
         text = Path(mapping).read_text(encoding="utf-8") if Path(mapping).is_file() else mapping
         try:
@@ -445,7 +449,7 @@ async def _create_import(db: Any, s: Settings, file: str, type_: str, workspace:
                 mapping_in = isch.MappingIn.model_validate(body)
             except ValueError:
                 raise validation_error([FieldError("duplicates", "invalid_option", "--duplicates: skip, update or "
-                                                   "create; --mapping: {\"header\": \"field\" or null}")]) from None
+                                                   "create; --update-fields: fill or overwrite; --mapping: {\"header\": \"field\" or null}")]) from None
             await service.set_mapping(session, p, imp.id, mapping_in)
             await service.start(session, p, imp.id, None)
             return imp.id

@@ -99,8 +99,9 @@ async def test_vcard_contacts_update_mode(client, db, settings):
     assert (out["created"], out["updated"], out["failed"]) == (1, 1, 1)
     async with db.session() as s:
         c = await s.scalar(select(Contact).where(Contact.customer_id == a))
+        # 仅补充空白字段 (the default): the second card fills nothing the first gave, so the title stays
         assert (c.name, c.title, c.phones, c.emails, str(c.birthday), c.notes) == (
-            "张伟", "总监", ["138 1234 5678"], ["zhangwei@xinghe.cn"], "1985-03-02", "第一行\n第二行")
+            "张伟", "采购经理", ["138 1234 5678"], ["zhangwei@xinghe.cn"], "1985-03-02", "第一行\n第二行")
 
 
 async def test_interactions(client, db, settings):

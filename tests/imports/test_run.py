@@ -134,10 +134,11 @@ async def test_duplicates_skip_update_create(client, db, settings):
             ["远方", "13700000000", "", "", "", "not visible to sales"]]                # existing, not visible
     data = csv_bytes(rows)
 
-    async def run(mode: str, who: str = "sales") -> tuple[dict, list]:  # type: ignore[type-arg]
+    async def run(mode: str, who: str = "sales", **more: str) -> tuple[dict, list]:  # type: ignore[type-arg]
         imp = (await upload(client, w, who, "dups.csv", data)).json()
-        await call(client, w, who, "PUT", f"/api/v1/imports/{imp['id']}/mapping",
-                   json={"mapping": imp["mapping"], "duplicate_mode": mode})
+        r = await call(client, w, who, "PUT", f"/api/v1/imports/{imp['id']}/mapping",
+                       json={"mapping": imp["mapping"], "duplicate_mode": mode, **more})
+        assert r.status_code == 200, r.text
         preview = (await call(client, w, who, "GET", f"/api/v1/imports/{imp['id']}/preview")).json()["rows"]
         return imp, preview
 
@@ -155,13 +156,14 @@ async def test_duplicates_skip_update_create(client, db, settings):
     imp, preview = await run("skip")  # again: everything is a duplicate now
     assert [p["action"] for p in preview] == ["skip"] * 8
 
-    # update: existing records take the file's non-empty values; lists are joined; hidden ones fail the row
+    # update, 用文件覆盖: existing records take the file's non-empty values; lists are joined; hidden ones fail the row
     w2 = await make_world(db)
     w = w2
     existing = await api_customer(client, w, "sales", name="星河科技有限公司", city="杭州", phones=["13812345678"],
                                   emails=["old@xinghe.cn"], tags=["老"])
     hidden = await api_customer(client, w, "other_team", name="远方公司", city="广州", phones=["13700000000"])
-    imp, preview = await run("update")
+    imp, preview = await run("update", update_fields="overwrite")
+    assert imp["update_fields"] == "fill"  # until the mapping says otherwise
     assert [p["action"] for p in preview] == ["update", "update", "update", "create", "update", "update", "create",
                                               "fail"]
     assert preview[7]["errors"][0]["code"] == "duplicate_not_visible"
@@ -177,7 +179,7 @@ async def test_duplicates_skip_update_create(client, db, settings):
         zw = await s.scalar(select(Customer).where(Customer.workspace_id == w.workspace_id,
                                                    Customer.phones.is_not(None), Customer.notes == "same phone"))
         assert (zw.name, zw.city, zw.phones) == ("ＺＨＡＮＧ", "北京", ["135 1234 5678"])
-        assert e.name == "星河科技有限责任公司"  # the file's name too: "update" takes every value the file has
+        assert e.name == "星河科技有限责任公司"  # the file's name too: "overwrite" takes every value the file has
         ev = (await s.execute(select(DomainEvent.kind).where(DomainEvent.customer_id == existing.id)
                               .order_by(DomainEvent.id))).scalars().all()
         assert list(ev) == ["customer.created", "customer.updated"]  # one update per customer and batch
@@ -347,3 +349,47 @@ async def test_duplicates_created_anyway_appear_on_the_duplicates_page(client, d
     await run_to_end(client, db, settings, w, "admin", imp["id"], mode="create")
     groups = (await call(client, w, "admin", "GET", "/api/v1/duplicates/contacts")).json()["items"]
     assert len(groups) == 1 and len(groups[0]["members"]) == 2
+
+
+async def test_update_fills_blanks_by_default_or_overwrites_when_asked(client, db, settings):
+    """仅补充空白字段 (the default) keeps every value the record has — a name-variant match "张 伟" leaves "张伟" —
+    and fills its empty ones; 用文件覆盖 takes the file's non-empty values. An empty cell never clears anything."""
+    rows = [["客户名称", "手机", "城市", "行业", "网站", "备注", "标签"],
+            ["张 伟", "13912340000", "", "制造业", "zhangwei.cn", "文件备注", "导入"],
+            ["张伟", "13912340000", "", "", "", "第二行备注", ""]]
+    data = csv_bytes(rows)
+
+    async def go(**more: str) -> tuple[Any, Any, dict[str, Any]]:
+        w = await make_world(db)
+        c = await api_customer(client, w, "sales", name="张伟", city="上海", phones=["13912340000"], notes="老备注",
+                               tags=["老客户"])
+        imp = (await upload(client, w, "sales", "更新.csv", data)).json()
+        r = await call(client, w, "sales", "PUT", f"/api/v1/imports/{imp['id']}/mapping",
+                       json={"mapping": imp["mapping"], "duplicate_mode": "update", **more})
+        assert r.status_code == 200, r.text
+        out = await run_to_end(client, db, settings, w, "sales", imp["id"])
+        assert (out["created"], out["updated"], out["failed"]) == (0, 2, 0), out
+        async with db.session() as s:
+            return w, await s.get(Customer, c.id), out
+
+    w, fill, out = await go()  # no update_fields: the default, as older clients send it
+    assert out["update_fields"] == "fill"
+    assert (fill.name, fill.city, fill.notes) == ("张伟", "上海", "老备注")  # kept
+    assert (fill.industry, fill.website) == ("制造业", "zhangwei.cn")  # filled in
+    assert fill.tags == ["老客户", "导入"] and fill.phones == ["139 1234 0000"] and fill.version == 2
+    r = await call(client, w, "sales", "GET", f"/api/v1/customers/{fill.id}/history")
+    assert {c["field"] for c in r.json()["items"][0]["changes"]} == {"industry", "website", "tags"}
+
+    _, over, out = await go(update_fields="overwrite")
+    assert out["update_fields"] == "overwrite"
+    assert (over.name, over.notes, over.industry) == ("张伟", "第二行备注", "制造业")  # the last row of the file wins
+    assert over.city == "上海"  # an empty cell clears nothing
+    assert over.tags == ["老客户", "导入"]
+
+    w = await make_world(db)
+    imp = (await upload(client, w, "sales", "更新.csv", data)).json()
+    r = await call(client, w, "sales", "PUT", f"/api/v1/imports/{imp['id']}/mapping",
+                   json={"mapping": imp["mapping"], "duplicate_mode": "update", "update_fields": "replace"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"].endswith("update_fields")
+    assert (await call(client, w, "sales", "GET", f"/api/v1/imports/{imp['id']}")).json()["duplicate_mode"] == "skip"

@@ -92,6 +92,7 @@ class Ctx:
     lang: str
     mode: str
     columns: list[tuple[int, str]]  # (column index, field key)
+    fill: bool = True  # an update fills the record's empty fields only (else the file's non-empty values win)
     tz: str = DEFAULT_TZ
     defs: dict[str, CustomFieldDef] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
@@ -150,9 +151,10 @@ DIRECTION = {clean.fold(k): v for v, ks in {"inbound": ("inbound", "in", "呼入
 
 
 async def load_context(session: AsyncSession, p: Principal, import_type: str, lang: str, mode: str,
-                       headers: list[str], mapping: dict[str, str | None]) -> Ctx:
+                       headers: list[str], mapping: dict[str, str | None], update_fields: str = "fill") -> Ctx:
     columns = [(i, mapping[h]) for i, h in enumerate(headers) if mapping.get(h)]
-    ctx = Ctx(p=p, type=import_type, lang=lang, mode=mode, columns=columns)  # type: ignore[arg-type]
+    ctx = Ctx(p=p, type=import_type, lang=lang, mode=mode, columns=columns,  # type: ignore[arg-type]
+              fill=update_fields != "overwrite")
     ctx.may_assign = p.can_reassign
     ws = await session.get(Workspace, p.workspace_id)
     ctx.tz = str(((ws.settings if ws else None) or {}).get("timezone") or DEFAULT_TZ)
@@ -753,34 +755,48 @@ async def reserve_ids(session: AsyncSession, table: str, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
-def _merge_rows(rows: list[Row]) -> None:
-    """Rows that update an earlier row of the same batch fold their values into it (the later value wins)."""
+def _merge_rows(ctx: Ctx, rows: list[Row]) -> None:
+    """Rows that update an earlier row of the same batch fold their values into it (filling its blanks, or the later
+    value wins when the import overwrites)."""
     for r in rows:
         if r.action == "update" and r.merge_into is not None:
             target = r.merge_into
             while target.merge_into is not None:
                 target = target.merge_into
-            _merge_values(target.values, r.values)
+            _merge_values(target.values, r.values, ctx.fill)
             for kv in r.identities:
                 if kv not in target.identities and kv[0] != "name":
                     target.identities.append(kv)
 
 
-def _merge_values(into: dict[str, Any], new: dict[str, Any]) -> None:
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == [] or v == {}
+
+
+def _merge_values(into: dict[str, Any], new: dict[str, Any], fill: bool = False) -> None:
+    """The file's non-empty values into a record's: an empty cell never clears a value; phones, emails and tags are
+    joined (nothing is lost); with `fill`, a field that has a value keeps it (仅补充空白字段)."""
     for k, v in new.items():
-        if v in (None, "", []):
+        if _empty(v):
             continue
         if k in ("phones", "emails", "tags"):
             into[k] = list(dict.fromkeys(list(into.get(k) or []) + list(v)))
         elif k == "custom":
-            into[k] = {**(into.get(k) or {}), **v}
+            old = into.get(k) or {}
+            into[k] = {**old, **{ck: cv for ck, cv in v.items() if not (fill and not _empty(old.get(ck)))}}
+        elif fill and not _empty(into.get(k)):
+            continue
+        elif k == "team_id" and fill:
+            continue  # follows the owner, below
         else:
             into[k] = v
+    if fill and "owner_id" in new and into.get("owner_id") == new.get("owner_id") and "team_id" in new:
+        into["team_id"] = new["team_id"]  # an owner filled in brings their team
 
 
 async def write(session: AsyncSession, ctx: Ctx, rows: list[Row], import_id: int) -> Counts:
     counts = Counts()
-    _merge_rows(rows)
+    _merge_rows(ctx, rows)
     for r in rows:
         if r.action == "fail":
             counts.failed += 1
@@ -984,7 +1000,8 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
     extra_idents: dict[int, list[tuple[str, str]]] = {}
     for r in rows:
         assert r.target_id is not None
-        _merge_values(by_target.setdefault(r.target_id, {}), r.values)
+        # rows of this batch naming one record fold together under the same policy, then meet the record
+        _merge_values(by_target.setdefault(r.target_id, {}), r.values, ctx.fill)
         extra_idents.setdefault(r.target_id, []).extend(kv for kv in r.identities if kv[0] != "name")
     ids = sorted(by_target)
     current = {rec.id: dict(rec._mapping) for rec in (await session.execute(select(_C).where(_C.c.id.in_(IDS)),
@@ -998,8 +1015,8 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         if old is None:
             continue
         new = dict(old)
-        _merge_values(new, by_target[cid])
-        if "team_id" not in by_target[cid]:
+        _merge_values(new, by_target[cid], ctx.fill)
+        if "team_id" not in by_target[cid] or (ctx.fill and new["owner_id"] == old["owner_id"]):
             new["team_id"] = old["team_id"]
         before = {f: old.get(f) for f in CUSTOMER_FIELDS} | {"team_id": old["team_id"]}
         after = {f: new.get(f) for f in CUSTOMER_FIELDS} | {"team_id": new["team_id"]}
@@ -1087,7 +1104,7 @@ async def _write_contacts(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> t
             fields_ = ("name", "title", "phones", "emails", "wechat", "birthday", "notes")
             before = {k: getattr(c, k) for k in fields_}
             after = dict(before)
-            _merge_values(after, {k: r.values.get(k) for k in fields_})
+            _merge_values(after, {k: r.values.get(k) for k in fields_}, ctx.fill)
             changes = diff(before, after)
             if not changes:
                 continue

@@ -34,6 +34,7 @@ class Import(Base):
     mapping_confirmed: Mapped[bool] = mapped_column(default=False)
     mapping_remembered: Mapped[bool] = mapped_column(default=False)
     duplicate_mode: Mapped[str] = mapped_column(String(10), default="skip")
+    update_fields: Mapped[str] = mapped_column(String(10), default="fill")  # fill | overwrite (see schemas)
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")  # of the importer: row errors are in it
     total_rows: Mapped[int | None] = mapped_column(Integer)
     # data records (not file lines) committed so far: written in the same transaction as each batch, so a

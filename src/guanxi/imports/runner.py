@@ -123,7 +123,7 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
             await _finish(db, import_id, attempt, "failed", message("forbidden", imp.language))
             return "failed"
         ctx = await engine.load_context(session, p, imp.type, imp.language, imp.duplicate_mode, imp.headers,
-                                        imp.mapping)
+                                        imp.mapping, imp.update_fields)
         snapshot = {c: getattr(imp, c) for c in ("file_format", "delimiter", "headers", "checkpoint", "total_rows",
                                                   "processed", "created", "updated", "skipped", "failed", "language")}
         path, codec = file_path(settings, imp), codec_of(imp)

@@ -12,6 +12,8 @@ from guanxi.kit.schemas import WriteModel
 ImportType = Literal["customers", "contacts", "interactions", "tasks"]
 ImportStatus = Literal["uploaded", "queued", "running", "done", "failed", "cancelled"]
 DuplicateMode = Literal["skip", "update", "create"]
+# what "update" does to an existing record: 仅补充空白字段 (fill) or 用文件覆盖 (overwrite, the file's non-empty values)
+UpdateFields = Literal["fill", "overwrite"]
 
 
 class ImportField(BaseModel):
@@ -38,6 +40,7 @@ class ImportOut(BaseModel):
     sample: list[list[str]]
     mapping: dict[str, str | None]
     duplicate_mode: DuplicateMode
+    update_fields: UpdateFields = "fill"
     total_rows: int | None
     processed: int
     created: int
@@ -61,6 +64,9 @@ class ImportList(BaseModel):
 class MappingIn(WriteModel):
     mapping: dict[str, str | None] = Field(max_length=200)
     duplicate_mode: DuplicateMode = "skip"
+    # with duplicate_mode "update": fill only the existing record's empty fields (default), or overwrite them with
+    # the file's non-empty values; an empty cell never clears anything, phones, emails and tags are always joined
+    update_fields: UpdateFields = "fill"
 
 
 class PreviewError(BaseModel):

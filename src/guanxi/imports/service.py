@@ -79,6 +79,7 @@ async def to_out(session: AsyncSession, imports: list[Import]) -> list[s.ImportO
             id=i.id, type=i.type, status=i.status, filename=i.filename, size_bytes=i.size_bytes,  # type: ignore[arg-type]
             file_format=i.file_format, encoding=i.encoding, headers=i.headers, sample=i.sample,  # type: ignore[arg-type]
             mapping=i.mapping, duplicate_mode=i.duplicate_mode, total_rows=i.total_rows,  # type: ignore[arg-type]
+            update_fields=i.update_fields,  # type: ignore[arg-type]
             processed=i.processed, created=i.created, updated=i.updated, skipped=i.skipped, failed=i.failed,
             error=s.ImportError(**i.error) if i.error else None, created_by_name=names.get(i.created_by or 0),
             created_at=i.created_at, started_at=i.started_at, finished_at=i.finished_at,
@@ -179,6 +180,7 @@ async def set_mapping(session: AsyncSession, p: Principal, import_id: int, body:
         raise validation_error(errors)
     imp.mapping = mapping
     imp.duplicate_mode = body.duplicate_mode
+    imp.update_fields = body.update_fields
     imp.mapping_confirmed = True
     return imp
 
@@ -216,7 +218,7 @@ async def preview(session: AsyncSession, p: Principal, settings: Settings, impor
     require(p, imp.type)
     limit = max(1, min(limit, PREVIEW_MAX))
     ctx = await engine.load_context(session, p, imp.type, current_language.get(), imp.duplicate_mode, imp.headers,
-                                    imp.mapping)
+                                    imp.mapping, imp.update_fields)
     path = file_path(settings, imp)
 
     def first_records() -> list[tuple[int, list[str]]]:

@@ -1,4 +1,6 @@
-"""Contact merges recorded so that they can be undone (撤销合并 in the recycle bin).
+"""Contact merges recorded so that they can be undone (撤销合并 in the recycle bin); what an import's "update"
+does to an existing record: fill its empty fields (the new default) or overwrite them — imports made before ran
+with overwrite, and keep it if they are resumed.
 
 Revision ID: 0012
 Revises: 0007
@@ -46,8 +48,16 @@ def upgrade() -> None:
     op.create_index('ix_contact_merges_ws', 'contact_merges', ['workspace_id', 'id'])
     op.create_index('ix_contact_merges_customer', 'contact_merges', ['customer_id', 'id'])
 
+    with op.batch_alter_table('imports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('update_fields', sa.String(length=10), nullable=True))
+    op.execute("UPDATE imports SET update_fields = 'overwrite'")
+    with op.batch_alter_table('imports', schema=None) as batch_op:
+        batch_op.alter_column('update_fields', existing_type=sa.String(length=10), nullable=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('imports', schema=None) as batch_op:
+        batch_op.drop_column('update_fields')
     op.drop_index('ix_contact_merges_customer', table_name='contact_merges')
     op.drop_index('ix_contact_merges_ws', table_name='contact_merges')
     op.drop_table('contact_merges')
