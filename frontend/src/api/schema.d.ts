@@ -127,6 +127,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/merges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contact Merges
+         * @description Contact merges that can still be undone, newest first (the recycle bin's 合并的联系人).
+         */
+        get: operations["contact_merges_api_v1_contacts_merges_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Contact Merge
+         * @description Bring the merged contacts back, restore the survivor and the interactions' contact links; 409 once the survivor
+         *     changed since the merge.
+         */
+        post: operations["undo_contact_merge_api_v1_contacts_merges__merge_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}": {
         parameters: {
             query?: never;
@@ -1603,6 +1644,46 @@ export interface components {
             /** Items */
             items: components["schemas"]["Contact"][];
         };
+        /** ContactMergePage */
+        ContactMergePage: {
+            /** Items */
+            items: components["schemas"]["ContactMergeRecord"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * ContactMergeRecord
+         * @description A merge of contacts, listed in the recycle bin while it can be undone.
+         */
+        ContactMergeRecord: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Created By Name */
+            created_by_name: string | null;
+            /** Customer Id */
+            customer_id: number;
+            /** Customer Name */
+            customer_name: string;
+            /** Id */
+            id: number;
+            /** Interactions */
+            interactions: number;
+            /** Merged */
+            merged: {
+                [key: string]: unknown;
+            }[];
+            /** Survivor Id */
+            survivor_id: number;
+            /** Survivor Name */
+            survivor_name: string;
+            /** Undone At */
+            undone_at: string | null;
+        };
         /** ContactRef */
         ContactRef: {
             /** Id */
@@ -2283,6 +2364,12 @@ export interface components {
             total_rows: number | null;
             /** Type */
             type: string;
+            /**
+             * Update Fields
+             * @default fill
+             * @enum {string}
+             */
+            update_fields: "fill" | "overwrite";
             /** Updated */
             updated: number;
         };
@@ -2536,6 +2623,12 @@ export interface components {
             mapping: {
                 [key: string]: string | null;
             };
+            /**
+             * Update Fields
+             * @default fill
+             * @enum {string}
+             */
+            update_fields: "fill" | "overwrite";
         };
         /** Me */
         Me: {
@@ -3898,6 +3991,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    contact_merges_api_v1_contacts_merges_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMergePage"];
+                };
+            };
+            /** @description Unreadable body, bad filter, sort or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not allowed (permission, CSRF, read-only key) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Not found, or outside the caller's workspace and scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+            /** @description Invalid fields; errors[] names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemDetail"];
+                    "application/problem+json": components["schemas"]["ProblemDetail"];
+                };
+            };
+        };
+    };
+    undo_contact_merge_api_v1_contacts_merges__merge_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UndoResult"];
                 };
             };
             /** @description Unreadable body, bad filter, sort or cursor */

@@ -1,6 +1,6 @@
 import { api, unwrap } from '@/api/client'
 import { filenameFrom } from '@/utils/download'
-import type { DuplicateMode, ImportField, ImportOut, ImportType, PreviewRow } from './types'
+import type { DuplicateMode, ImportField, ImportOut, ImportType, PreviewRow, UpdateFields } from './types'
 
 export function fetchFields(type: ImportType): Promise<ImportField[]> {
   return unwrap(api.GET('/api/v1/imports/fields', { params: { query: { type } } }))
@@ -28,8 +28,13 @@ export function getImport(id: number): Promise<ImportOut> {
   return unwrap(api.GET('/api/v1/imports/{import_id}', { params: { path: { import_id: id } } }))
 }
 
-export function saveMapping(id: number, mapping: Record<string, string | null>, duplicate_mode: DuplicateMode): Promise<ImportOut> {
-  return unwrap(api.PUT('/api/v1/imports/{import_id}/mapping', { params: { path: { import_id: id } }, body: { mapping, duplicate_mode } }))
+export function saveMapping(
+  id: number,
+  mapping: Record<string, string | null>,
+  duplicate_mode: DuplicateMode,
+  update_fields: UpdateFields = 'fill',
+): Promise<ImportOut> {
+  return unwrap(api.PUT('/api/v1/imports/{import_id}/mapping', { params: { path: { import_id: id } }, body: { mapping, duplicate_mode, update_fields } }))
 }
 
 export async function fetchPreview(id: number, limit = 20): Promise<PreviewRow[]> {
