@@ -124,7 +124,14 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     choose(page, notes, "notes")
     expect(mapping.get_by_test_id("mapping-error")).to_have_count(0)
 
+    # "update" asks how: 仅补充空白字段 (chosen) or 用文件覆盖; the other modes do not
+    mapping.get_by_test_id("duplicate-mode-update").click()
+    choice = mapping.get_by_test_id("update-fields")
+    expect(choice).to_contain_text("仅补充空白字段")
+    expect(choice).to_contain_text("用文件覆盖")
+    expect(choice.get_by_test_id("update-fields-fill")).to_have_class(re.compile("is-checked"))
     mapping.get_by_test_id("duplicate-mode-skip").click()
+    expect(mapping.get_by_test_id("update-fields")).to_have_count(0)
     expect(mapping).to_contain_text("同一城市内名称相似")
     quiet(page)
     page.set_viewport_size({"width": 1280, "height": 1300})
@@ -275,8 +282,12 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     assert up.value.status == 201, up.value.text()
     imp = up.value.json()
     assert imp["total_rows"] == 15_000
+    page.get_by_test_id("duplicate-mode-update").click()
+    page.get_by_test_id("update-fields-overwrite").click()
     page.get_by_test_id("mapping-next").click()
     expect(page.get_by_test_id("preview-row")).to_have_count(20)
+    saved = admin_api.get(f"/imports/{imp['id']}")
+    assert (saved["duplicate_mode"], saved["update_fields"]) == ("update", "overwrite")
     page.get_by_test_id("preview-run").click()
     progress = page.get_by_test_id("import-progress-step")
     expect(progress).to_be_visible()

@@ -139,3 +139,54 @@ def test_duplicates_page_at_phone_width(browser: Any, server: str, request: pyte
     finally:
         failure_shot(request, pg)
         ctx.close()
+
+
+def test_merge_two_contacts_and_undo_from_the_recycle_bin(browser: Any, server: str, sales_api: Api,
+                                                          request: pytest.FixtureRequest) -> None:
+    """Two contacts of one customer with the same name are merged on the duplicates page; the recycle bin's
+    合并的联系人 undoes it, and the interaction names the merged contact again."""
+    tag = uuid.uuid4().hex[:4].upper()
+    c = sales_api.post("/customers", {"kind": "company", "name": f"云帆{tag}物流有限公司", "city": "宁波"})
+    x = sales_api.post(f"/customers/{c['id']}/contacts", {"name": f"周{tag}", "title": "采购经理",
+                                                          "phones": [f"137{int(uuid.uuid4().int % 10**8):08d}"]})
+    y = sales_api.post(f"/customers/{c['id']}/contacts", {"name": f"周{tag}", "emails": [f"zhou{tag.lower()}@yunfan.cn"]})
+    inter = sales_api.post("/interactions", {"customer_id": c["id"], "channel": "visit", "subject": f"拜访{tag}",
+                                             "contact_ids": [y["id"]]})
+    groups = [g for g in sales_api.get("/duplicates/contacts", limit=100)["items"]
+              if {m["id"] for m in g["members"]} == {x["id"], y["id"]}]
+    keep = [m["id"] for m in groups[0]["members"]].index(x["id"])  # x survives: the interaction moves to it
+
+    ctx = new_context(browser, server)
+    pg = ctx.new_page()
+    try:
+        login(pg, SALES_EAST)
+        pg.goto("/duplicates")
+        pg.get_by_test_id("dedupe-tab-contacts").click()
+        group = pg.get_by_test_id("dup-contact-group").filter(has_text=c["name"])
+        expect(group).to_have_count(1)
+        group.get_by_test_id("dup-contact-merge").click()
+        dialog = pg.get_by_test_id("merge-dialog")
+        dialog.get_by_test_id("merge-survivor").nth(keep).click()
+        dialog.get_by_test_id("merge-confirm").click()
+        expect(pg.get_by_test_id("dup-contact-group").filter(has_text=c["name"])).to_have_count(0)
+        assert [ct["id"] for ct in sales_api.get(f"/customers/{c['id']}/contacts")["items"]] == [x["id"]]
+        assert sales_api.get(f"/interactions/{inter['id']}")["contact_ids"] == [x["id"]]
+
+        pg.get_by_test_id("nav-recycle-bin").click()
+        row = pg.get_by_test_id("contact-merge-row").filter(has_text=c["name"])
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(f"「周{tag}」已合并到「周{tag}」")
+        expect(row).to_contain_text("1 条沟通记录")
+        pg.wait_for_load_state("networkidle")
+        quiet(pg)
+        screenshot(pg, "contact-merge-recycle-bin.png", full_page=True)
+        row.get_by_test_id("undo-contact-merge").click()
+        expect(pg.locator(".el-message--success").filter(has_text="已撤销合并")).to_have_count(1)
+        expect(pg.get_by_test_id("contact-merge-row").filter(has_text=c["name"])).to_have_count(0)
+    finally:
+        failure_shot(request, pg)
+        ctx.close()
+
+    contacts = sales_api.get(f"/customers/{c['id']}/contacts")["items"]
+    assert sorted(ct["id"] for ct in contacts) == sorted([x["id"], y["id"]])
+    assert sales_api.get(f"/interactions/{inter['id']}")["contact_ids"] == [y["id"]]
