@@ -218,6 +218,42 @@ async def group_keys(session: AsyncSession, workspace_id: int, entity: str, afte
     return list(await session.scalars(q))
 
 
+async def group_keys_in_scope(session: AsyncSession, workspace_id: int, entity: str, scope: Any,
+                              after: tuple[int, int] | None, limit: int) -> list[DuplicateGroup]:
+    """The groups with at least two live records of the caller's scope (the ones the page shows), in its order.
+
+    Driven from the scope's own records (a sales rep's customers by the owner index, their identities by customer)
+    and counted there: for a narrow scope this reads a few thousand index entries, where walking every group of the
+    workspace and filtering members by scope reads them all and keeps few.
+    """
+    if entity == "customer":
+        ident: Any = CustomerIdentity
+        own: Any = (select(ident.kind, ident.value).join(Customer, Customer.id == ident.customer_id)
+                    .where(Customer.deleted_at.is_(None), scope))
+    else:
+        ident = ContactIdentity
+        own = (select(ident.kind, ident.value).join(Contact, Contact.id == ident.contact_id)
+               .join(Customer, Customer.id == Contact.customer_id)
+               .where(Contact.deleted_at.is_(None), Customer.deleted_at.is_(None), scope))
+    mine = own.group_by(ident.kind, ident.value).having(func.count() > 1).subquery()
+    q = (select(DuplicateGroup)
+         .join(mine, and_(DuplicateGroup.kind == mine.c.kind, DuplicateGroup.value == mine.c.value))
+         .where(DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity))
+    if after is not None:
+        anchor, last_id = after
+        q = q.where(or_(DuplicateGroup.anchor_id < anchor,
+                        and_(DuplicateGroup.anchor_id == anchor, DuplicateGroup.id < last_id)))
+    q = q.order_by(DuplicateGroup.anchor_id.desc(), DuplicateGroup.id.desc()).limit(limit)
+    return list(await session.scalars(q))
+
+
+async def scope_is_narrow(session: AsyncSession, scope: Any, cap: int) -> bool:
+    """Fewer than `cap` live customers in the scope: a short index read, stopped at the cap."""
+    n = await session.scalar(select(func.count()).select_from(
+        select(Customer.id).where(Customer.deleted_at.is_(None), scope).limit(cap).subquery()))
+    return (n or 0) < cap
+
+
 async def groups_of(session: AsyncSession, workspace_id: int, entity: str, record_id: int) -> list[DuplicateGroup]:
     ident: Any = CustomerIdentity if entity == "customer" else ContactIdentity
     owner = ident.customer_id if entity == "customer" else ident.contact_id

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+import xlsxwriter
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024
+MAX_CELL = 32767  # characters Excel keeps in one cell
+# what XML 1.0 cannot hold (the same set openpyxl refuses)
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def neutralize(value: Any) -> str:
@@ -33,27 +36,44 @@ def csv_chunk(rows: Iterable[Sequence[Any]]) -> str:
 
 
 class XlsxWriter:
-    """openpyxl in write-only mode: rows go to a temporary file, not memory; the saved book is read back in chunks."""
+    """XlsxWriter in constant-memory mode: each finished row goes to a temporary file, so memory stays flat whatever
+    the row count; every cell is a string (formula-looking text stays text, and so do "#N/A" and numbers). The book is
+    written to a temporary file and read back in chunks."""
 
     def __init__(self, title: str) -> None:
-        self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet(title[:31] or "Sheet1")
+        self.file = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115 - closed in chunks()
+        self.file.close()
+        self.book = xlsxwriter.Workbook(self.file.name, {"constant_memory": True, "strings_to_numbers": False,
+                                                         "strings_to_formulas": False, "strings_to_urls": False})
+        self.sheet = self.book.add_worksheet(_sheet_title(title))
+        self.row = 0
 
     def append(self, row: Sequence[Any]) -> None:
-        cells = []
-        for v in row:
-            # control characters XML cannot hold would stop the whole book: they are dropped from the cell
-            cell = WriteOnlyCell(self.sheet, value=ILLEGAL_CHARACTERS_RE.sub("", neutralize(v)))
-            cell.data_type = "s"  # always text: openpyxl would otherwise read "=..." as a formula
-            cells.append(cell)
-        self.sheet.append(cells)
+        write = self.sheet.write_string
+        r = self.row
+        for col, v in enumerate(row):
+            # control characters XML cannot hold would spoil the whole book: they are dropped from the cell
+            text = neutralize(v)
+            if not text.isprintable():  # rare; isprintable is a fast way to skip the regex for ordinary text
+                text = ILLEGAL_CHARACTERS_RE.sub("", text)
+            if text:
+                write(r, col, text[:MAX_CELL])
+        self.row = r + 1
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        with tempfile.TemporaryFile() as f:
-            self.book.save(f)
-            f.seek(0)
-            while block := f.read(CHUNK):
-                yield block
+        try:
+            self.book.close()
+            with open(self.file.name, "rb") as f:  # noqa: ASYNC230 - a local temporary file
+                while block := f.read(CHUNK):
+                    yield block
+        finally:
+            os.unlink(self.file.name)
+
+
+def _sheet_title(title: str) -> str:
+    """Excel's sheet-name rules: at most 31 characters, none of []:*?/\\, not starting or ending with '."""
+    clean = re.sub(r"[\[\]:*?/\\]", " ", title)[:31].strip("'").strip()
+    return clean or "Sheet1"
 
 
 async def encode(fmt: str, sheet: str, header: Sequence[Any], pages: AsyncIterator[list[list[Any]]],
