@@ -45,7 +45,7 @@ from rich.progress import (
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from guanxi.dedupe.repository import fill_contact_identities_sync, rebuild_groups_sync
+from guanxi.dedupe.repository import fill_contact_identities_sync, rebuild_groups_sync, rebuild_owners_sync
 from guanxi.demo import data as demo
 from guanxi.kit import search
 from guanxi.kit.normalize import PhoneError, name_identity, normalize_phone
@@ -57,7 +57,7 @@ ADMIN_EMAIL = "bench-admin@example.com"
 PASSWORD = "bench-pass-123"
 WORKSPACE_NAME = "关系基准测试有限公司"
 CHUNK = 5000  # customers per worker task
-GENERATOR_VERSION = 4  # 4: contact identities and duplicate groups; bump when the generated data changes: --if-missing then regenerates
+GENERATOR_VERSION = 5  # 4: contact identities and duplicate groups; 5: their per-owner rows; bump when the generated data changes: --if-missing then regenerates
 
 CUSTOMER_COLS = (
     "id",
@@ -1227,8 +1227,10 @@ def main() -> int:
         with dedupe_engine.begin() as conn:
             fill_contact_identities_sync(conn)
             rebuild_groups_sync(conn)
+            rebuild_owners_sync(conn)
             conn.execute(text("ANALYZE contact_identities"))
             conn.execute(text("ANALYZE duplicate_groups"))
+            conn.execute(text("ANALYZE duplicate_group_owners"))
         dedupe_engine.dispose()
         post_seconds = time.perf_counter() - post_started
         progress.update(post, description="indexes, ANALYZE: done", total=1, completed=1)

@@ -6,7 +6,14 @@ from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
 from guanxi.exports.models import ExportJob
 from guanxi.imports.models import Import, ImportFailure
-from guanxi.dedupe.models import ContactIdentity, ContactMerge, CustomerMerge, DuplicateDismissal, DuplicateGroup
+from guanxi.dedupe.models import (
+    ContactIdentity,
+    ContactMerge,
+    CustomerMerge,
+    DuplicateDismissal,
+    DuplicateGroup,
+    DuplicateGroupOwner,
+)
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -28,6 +35,7 @@ __all__ = [
     "ExportJob",
     "DuplicateDismissal",
     "DuplicateGroup",
+    "DuplicateGroupOwner",
     "IdempotencyRecord",
     "Import",
     "ImportFailure",

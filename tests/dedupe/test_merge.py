@@ -477,6 +477,54 @@ async def test_groups_are_kept_exactly_on_every_write(client, db):
         return {tuple(r) for r in rows}
 
     kept = await snapshot()
+    owners = await owner_rows(db, w.workspace_id)
     async with db.session() as session:
         await dedupe_repo.rebuild(session, w.workspace_id)
     assert await snapshot() == kept
+    assert await owner_rows(db, w.workspace_id) == owners
+
+
+async def owner_rows(db, workspace_id: int) -> set[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    from guanxi.dedupe.models import DuplicateGroupOwner as O
+
+    async with db.session() as session:
+        rows = (await session.execute(select(O.entity, O.kind, O.value, O.owner_id, O.size, O.anchor_id, DuplicateGroup.kind,
+                                             DuplicateGroup.value).join(DuplicateGroup, DuplicateGroup.id == O.group_id)
+                                      .where(O.workspace_id == workspace_id))).all()
+    return {tuple(r) for r in rows}
+
+
+async def test_a_reps_page_walks_their_own_groups_and_follows_owner_changes(client, db):
+    """Per-owner rows: a rep's page holds the groups of two or more of their customers, exactly as the full walk
+    filtered by scope would; reassigning a customer moves its groups; a rebuild gives the same rows."""
+    from guanxi.dedupe import repository as dedupe_repo
+
+    w = await make_world(db)
+    mine = [await new_customer(client, w, "sales", name=f"自有{i}", phones=["13933334444"]) for i in range(2)]
+    theirs = [await new_customer(client, w, "other_team", name=f"他人{i}", emails=["t@he.cn"]) for i in range(2)]
+    mixed = await new_customer(client, w, "other_team", name="混合", phones=["13933334444"])
+    ct = [await call(client, w, "sales", "POST", f"/api/v1/customers/{mine[0]['id']}/contacts",
+                     json={"name": "同名联系人", "phones": [f"1370000{i}000"]}) for i in range(2)]
+    assert all(r.status_code == 201 for r in ct)
+
+    def ids(items: list[dict[str, Any]]) -> list[set[int]]:
+        return [{m["id"] for m in g["members"]} for g in items]
+
+    assert ids(await groups(client, w, "sales")) == [{mine[0]["id"], mine[1]["id"]}]
+    assert ids(await groups(client, w, "other_team")) == [{theirs[0]["id"], theirs[1]["id"]}]
+    assert len(await groups(client, w, "sales", "contacts")) == 1
+    assert await groups(client, w, "other_team", "contacts") == []
+    assert {mine[0]["id"], mine[1]["id"], mixed["id"]} in ids(await groups(client, w, "admin"))
+
+    # the admin hands one of the sales rep's customers (and its contacts) to the other team's rep
+    got = await call(client, w, "admin", "GET", f"/api/v1/customers/{mine[0]['id']}")
+    r = await call(client, w, "admin", "PATCH", f"/api/v1/customers/{mine[0]['id']}",
+                   json={"owner_id": w.users["other_team"].id}, headers={"If-Match": got.headers["etag"]})
+    assert r.status_code == 200, r.text
+    assert await groups(client, w, "sales") == [] and await groups(client, w, "sales", "contacts") == []
+    assert {mine[0]["id"], mixed["id"]} in ids(await groups(client, w, "other_team"))
+    assert len(await groups(client, w, "other_team", "contacts")) == 1
+    kept = await owner_rows(db, w.workspace_id)
+    async with db.session() as session:
+        await dedupe_repo.rebuild(session, w.workspace_id)
+    assert await owner_rows(db, w.workspace_id) == kept

@@ -429,6 +429,8 @@ async def update_customer(session: AsyncSession, p: Principal, customer_id: int,
         await repo.replace_identities(session, c, identities)
     if identities is not None or "wechat" in out:
         await repo.index_search(session, c, identities if identities is not None else identities_of(c))
+    if "owner_id" in out and out["owner_id"] != before.get("owner_id"):
+        await dedupe.refresh_customers(session, p.workspace_id, [c.id])  # its groups on the owners' duplicates pages
     audit.change(session, p, "update", "customer", c.id, c.name, changes)
     return c
 

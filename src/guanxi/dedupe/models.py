@@ -48,6 +48,32 @@ class DuplicateGroup(Base):
     )
 
 
+class DuplicateGroupOwner(Base):
+    """The members of one group that one user owns, when two or more: a sales rep's duplicates page walks these.
+
+    A rep who owns few customers sees few groups; walking every group of the workspace to find them reads thousands
+    of rows per page. Kept in the same transaction as the groups; `anchor_id` and `group_id` are the group's, so the
+    page keeps the order and cursor of the full walk.
+    """
+
+    __tablename__ = "duplicate_group_owners"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ID, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    entity: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(254))
+    owner_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    size: Mapped[int] = mapped_column(Integer)
+    anchor_id: Mapped[int] = mapped_column(ID)
+    group_id: Mapped[int] = mapped_column(ID, ForeignKey("duplicate_groups.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "entity", "kind", "value", "owner_id", name="uq_duplicate_group_owners_key"),
+        Index("ix_duplicate_group_owners_walk", "workspace_id", "entity", "owner_id", "anchor_id", "group_id"),
+        Index("ix_duplicate_group_owners_group", "group_id"),
+    )
+
+
 class DuplicateDismissal(Base):
     """不是重复: these exact records are not duplicates of each other; a new member brings the group back."""
 

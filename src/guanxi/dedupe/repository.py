@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.activities.models import Interaction, Note, Task
 from guanxi.customers.models import Contact, Customer, CustomerIdentity
-from guanxi.dedupe.models import ContactIdentity, DuplicateDismissal, DuplicateGroup
+from guanxi.dedupe.models import ContactIdentity, DuplicateDismissal, DuplicateGroup, DuplicateGroupOwner
 from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, fold, normalize_email, normalize_phone
 
@@ -104,6 +104,7 @@ async def _refresh(session: AsyncSession, workspace_id: int, entity: str, keys: 
     rows = [{"workspace_id": workspace_id, "entity": entity, "kind": k, "value": v, "size": n, "anchor_id": anchor,
              "updated_at": now} for (k, v), (n, anchor) in counted.items() if n >= 2]
     if not rows:
+        await _refresh_owners(session, workspace_id, entity, keys)
         return
     ins: Any = pg_insert(DuplicateGroup) if dialect(session) == "postgresql" else sqlite_insert(DuplicateGroup)
     # two writers adding the same duplicate at once must both succeed: an upsert, not select-then-insert
@@ -111,6 +112,43 @@ async def _refresh(session: AsyncSession, workspace_id: int, entity: str, keys: 
         index_elements=["workspace_id", "entity", "kind", "value"],
         set_={"size": ins.excluded.size, "anchor_id": ins.excluded.anchor_id, "updated_at": ins.excluded.updated_at})
     await session.execute(stmt, rows)
+    await _refresh_owners(session, workspace_id, entity, keys)
+
+
+async def _refresh_owners(session: AsyncSession, workspace_id: int, entity: str, keys: list[Key]) -> None:
+    """The per-owner rows of these identity values, from scratch (see DuplicateGroupOwner)."""
+    o = DuplicateGroupOwner
+    by_kind: dict[str, list[str]] = {}
+    for k, v in keys:
+        by_kind.setdefault(k, []).append(v)
+    for k, values in by_kind.items():  # one kind at a time: exactly these pairs, no cross product
+        await session.execute(delete(o).where(o.workspace_id == workspace_id, o.entity == entity, o.kind == k,
+                                               o.value.in_(values)))
+    if entity == "customer":
+        ident: Any = CustomerIdentity
+        q = (select(ident.kind, ident.value, Customer.owner_id, func.count())
+             .join(Customer, Customer.id == ident.customer_id).where(Customer.deleted_at.is_(None)))
+    else:
+        ident = ContactIdentity
+        q = (select(ident.kind, ident.value, Customer.owner_id, func.count())
+             .join(Contact, Contact.id == ident.contact_id).join(Customer, Customer.id == Contact.customer_id)
+             .where(Contact.deleted_at.is_(None), Customer.deleted_at.is_(None)))
+    wanted = set(keys)
+    q = (q.where(ident.workspace_id == workspace_id, ident.kind.in_(sorted(by_kind)),
+                 ident.value.in_(sorted({v for _, v in keys})), Customer.owner_id.is_not(None))
+         .group_by(ident.kind, ident.value, Customer.owner_id).having(func.count() > 1))
+    counted = [(k, v, owner, n) for k, v, owner, n in (await session.execute(q)).all() if (k, v) in wanted]
+    if not counted:
+        return
+    groups = {(g.kind, g.value): (g.id, g.anchor_id) for g in (await session.execute(
+        select(DuplicateGroup.id, DuplicateGroup.kind, DuplicateGroup.value, DuplicateGroup.anchor_id).where(
+            DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity,
+            DuplicateGroup.kind.in_(sorted(by_kind)), DuplicateGroup.value.in_(sorted({v for _, v in keys})))))}
+    rows = [{"workspace_id": workspace_id, "entity": entity, "kind": k, "value": v, "owner_id": owner, "size": n,
+             "anchor_id": groups[(k, v)][1], "group_id": groups[(k, v)][0]}
+            for k, v, owner, n in counted if (k, v) in groups]
+    if rows:
+        await session.execute(insert(o), rows)
 
 
 async def customer_keys(session: AsyncSession, customer_ids: list[int]) -> list[Key]:
@@ -141,8 +179,9 @@ async def rebuild(session: AsyncSession, workspace_id: int | None = None) -> Non
         now = {"now": utcnow().replace(tzinfo=None)}
     ws = "" if workspace_id is None else " AND i.workspace_id = :ws"
     params = {**now, **({} if workspace_id is None else {"ws": workspace_id})}
-    await session.execute(text("DELETE FROM duplicate_groups" + ("" if workspace_id is None else
-                                                                  " WHERE workspace_id = :ws")), params)
+    for table in ("duplicate_group_owners", "duplicate_groups"):
+        await session.execute(text(f"DELETE FROM {table}" + ("" if workspace_id is None else
+                                                            " WHERE workspace_id = :ws")), params)
     await session.execute(text(
         "INSERT INTO duplicate_groups (workspace_id, entity, kind, value, size, anchor_id, updated_at) "
         "SELECT i.workspace_id, 'customer', i.kind, i.value, COUNT(*), MAX(i.customer_id), :now "
@@ -154,6 +193,8 @@ async def rebuild(session: AsyncSession, workspace_id: int | None = None) -> Non
         "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
         "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL" + ws +
         " GROUP BY i.workspace_id, i.kind, i.value HAVING COUNT(*) > 1"), params)
+    for sql in _OWNERS_SQL:
+        await session.execute(text(sql.format(ws="" if workspace_id is None else " AND g.workspace_id = :ws")), params)
 
 
 # ------------------------------------------------------------------ bulk (migration, bench loads): plain connections
@@ -171,6 +212,27 @@ _GROUPS_SQL = (
         "FROM contact_identities i JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
         "WHERE t.deleted_at IS NULL AND c.deleted_at IS NULL GROUP BY i.workspace_id, i.kind, i.value "
         "HAVING COUNT(*) > 1"
+    ),
+)
+
+
+# per-owner rows of the groups that exist (after the groups): see DuplicateGroupOwner
+_OWNERS_SQL = (
+    (
+        "INSERT INTO duplicate_group_owners (workspace_id, entity, kind, value, owner_id, size, anchor_id, group_id) "
+        "SELECT g.workspace_id, 'customer', g.kind, g.value, c.owner_id, COUNT(*), g.anchor_id, g.id "
+        "FROM duplicate_groups g JOIN customer_identities i ON i.workspace_id = g.workspace_id AND i.kind = g.kind "
+        "AND i.value = g.value JOIN customers c ON c.id = i.customer_id "
+        "WHERE c.deleted_at IS NULL AND c.owner_id IS NOT NULL AND g.entity = 'customer'{ws} "
+        "GROUP BY g.workspace_id, g.kind, g.value, c.owner_id, g.anchor_id, g.id HAVING COUNT(*) > 1"
+    ),
+    (
+        "INSERT INTO duplicate_group_owners (workspace_id, entity, kind, value, owner_id, size, anchor_id, group_id) "
+        "SELECT g.workspace_id, 'contact', g.kind, g.value, c.owner_id, COUNT(*), g.anchor_id, g.id "
+        "FROM duplicate_groups g JOIN contact_identities i ON i.workspace_id = g.workspace_id AND i.kind = g.kind "
+        "AND i.value = g.value JOIN contacts t ON t.id = i.contact_id JOIN customers c ON c.id = t.customer_id "
+        "WHERE c.deleted_at IS NULL AND t.deleted_at IS NULL AND c.owner_id IS NOT NULL AND g.entity = 'contact'{ws} "
+        "GROUP BY g.workspace_id, g.kind, g.value, c.owner_id, g.anchor_id, g.id HAVING COUNT(*) > 1"
     ),
 )
 
@@ -199,9 +261,16 @@ def fill_contact_identities_sync(conn: Connection, batch: int = 20_000) -> int:
 
 
 def rebuild_groups_sync(conn: Connection) -> None:
+    """The groups only (migration 0007 runs it before the per-owner table exists; rebuild_owners_sync follows)."""
     conn.execute(text("DELETE FROM duplicate_groups"))
     for sql in _GROUPS_SQL:
         conn.execute(text(sql))
+
+
+def rebuild_owners_sync(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM duplicate_group_owners"))
+    for sql in _OWNERS_SQL:
+        conn.execute(text(sql.format(ws="")))
 
 
 # ------------------------------------------------------------------ reading groups
@@ -218,40 +287,17 @@ async def group_keys(session: AsyncSession, workspace_id: int, entity: str, afte
     return list(await session.scalars(q))
 
 
-async def group_keys_in_scope(session: AsyncSession, workspace_id: int, entity: str, scope: Any,
+async def group_keys_of_owner(session: AsyncSession, workspace_id: int, entity: str, owner_id: int,
                               after: tuple[int, int] | None, limit: int) -> list[DuplicateGroup]:
-    """The groups with at least two live records of the caller's scope (the ones the page shows), in its order.
-
-    Driven from the scope's own records (a sales rep's customers by the owner index, their identities by customer)
-    and counted there: for a narrow scope this reads a few thousand index entries, where walking every group of the
-    workspace and filtering members by scope reads them all and keeps few.
-    """
-    if entity == "customer":
-        ident: Any = CustomerIdentity
-        own: Any = (select(ident.kind, ident.value).join(Customer, Customer.id == ident.customer_id)
-                    .where(Customer.deleted_at.is_(None), scope))
-    else:
-        ident = ContactIdentity
-        own = (select(ident.kind, ident.value).join(Contact, Contact.id == ident.contact_id)
-               .join(Customer, Customer.id == Contact.customer_id)
-               .where(Contact.deleted_at.is_(None), Customer.deleted_at.is_(None), scope))
-    mine = own.group_by(ident.kind, ident.value).having(func.count() > 1).subquery()
-    q = (select(DuplicateGroup)
-         .join(mine, and_(DuplicateGroup.kind == mine.c.kind, DuplicateGroup.value == mine.c.value))
-         .where(DuplicateGroup.workspace_id == workspace_id, DuplicateGroup.entity == entity))
+    """The groups with two or more members of this owner, in the full walk's order: an index walk of their rows."""
+    o = DuplicateGroupOwner
+    q = (select(DuplicateGroup).join(o, o.group_id == DuplicateGroup.id)
+         .where(o.workspace_id == workspace_id, o.entity == entity, o.owner_id == owner_id))
     if after is not None:
         anchor, last_id = after
-        q = q.where(or_(DuplicateGroup.anchor_id < anchor,
-                        and_(DuplicateGroup.anchor_id == anchor, DuplicateGroup.id < last_id)))
-    q = q.order_by(DuplicateGroup.anchor_id.desc(), DuplicateGroup.id.desc()).limit(limit)
+        q = q.where(or_(o.anchor_id < anchor, and_(o.anchor_id == anchor, o.group_id < last_id)))
+    q = q.order_by(o.anchor_id.desc(), o.group_id.desc()).limit(limit)
     return list(await session.scalars(q))
-
-
-async def scope_is_narrow(session: AsyncSession, scope: Any, cap: int) -> bool:
-    """Fewer than `cap` live customers in the scope: a short index read, stopped at the cap."""
-    n = await session.scalar(select(func.count()).select_from(
-        select(Customer.id).where(Customer.deleted_at.is_(None), scope).limit(cap).subquery()))
-    return (n or 0) < cap
 
 
 async def groups_of(session: AsyncSession, workspace_id: int, entity: str, record_id: int) -> list[DuplicateGroup]:

@@ -38,7 +38,6 @@ from guanxi.kit.versioning import bump_version
 BATCH = 500  # group rows read per round, at most
 MAX_SCAN = 2000  # group rows one request may read: a narrow record scope gets a short page and a cursor, not a slow one
 MEMBER_CAP = 20  # members shown per group
-NARROW_SCOPE = 5000  # live customers in a scope up to which the duplicates page starts from the scope's own records
 REASON_LABELS = {"phone": ("相同电话", "Same phone"), "email": ("相同邮箱", "Same email"),
                  "name": ("同城相似名称", "Similar name, same city")}
 CONTACT_REASON_LABELS = {"phone": ("相同电话", "Same phone"), "email": ("相同邮箱", "Same email"),
@@ -79,9 +78,8 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
     with several reasons. Reads at most MAX_SCAN group rows: a short page with a cursor beats a slow one."""
     n = clamp_limit(limit, 20)
     pos = _position(cursor)
-    # a narrow scope (a sales rep's own customers) reads the groups of its own records; a wide one walks them all
-    scope = customers_repo.scoped(p)
-    driven = p.scope != "all" and only is None and await repo.scope_is_narrow(session, scope, NARROW_SCOPE)
+    # a sales rep sees only their own customers: their groups are walked from the per-owner rows, not the workspace's
+    own_only = p.scope != "all" and not (p.scope == "team" and p.team_ids)
     out: list[dict[str, Any]] = []
     by_set: dict[frozenset[int], dict[str, Any]] = {}
     scanned, stop_anchor, exhausted = 0, None, False
@@ -90,8 +88,8 @@ async def _walk(session: AsyncSession, p: Principal, entity: str, cursor: str | 
     while scanned < MAX_SCAN:
         if only is not None:  # the groups of one record: its own identity values, one round
             keys = await repo.groups_of(session, p.workspace_id, entity, only) if pos is None else []
-        elif driven:
-            keys = await repo.group_keys_in_scope(session, p.workspace_id, entity, scope, pos, batch)
+        elif own_only:
+            keys = await repo.group_keys_of_owner(session, p.workspace_id, entity, p.user_id, pos, batch)
         else:
             keys = await repo.group_keys(session, p.workspace_id, entity, pos, batch)
         if only is not None or len(keys) < batch:

@@ -1,6 +1,7 @@
 """Contact merges recorded so that they can be undone (撤销合并 in the recycle bin); what an import's "update"
 does to an existing record: fill its empty fields (the new default) or overwrite them — imports made before ran
-with overwrite, and keep it if they are resumed.
+with overwrite, and keep it if they are resumed; per-owner rows of the duplicate groups (a sales rep's duplicates
+page), filled from the groups.
 
 Revision ID: 0012
 Revises: 0007
@@ -10,6 +11,8 @@ Create Date: 2026-12-06 07:00:00
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from guanxi.dedupe.repository import rebuild_owners_sync
 
 revision = '0012'
 down_revision = '0007'
@@ -48,6 +51,33 @@ def upgrade() -> None:
     op.create_index('ix_contact_merges_ws', 'contact_merges', ['workspace_id', 'id'])
     op.create_index('ix_contact_merges_customer', 'contact_merges', ['customer_id', 'id'])
 
+    op.create_table(
+        'duplicate_group_owners',
+        sa.Column('id', ID, autoincrement=True, nullable=False),
+        sa.Column('workspace_id', ID, nullable=False),
+        sa.Column('entity', sa.String(length=10), nullable=False),
+        sa.Column('kind', sa.String(length=8), nullable=False),
+        sa.Column('value', sa.String(length=254), nullable=False),
+        sa.Column('owner_id', ID, nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('anchor_id', ID, nullable=False),
+        sa.Column('group_id', ID, nullable=False),
+        sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'],
+                                name=op.f('fk_duplicate_group_owners_workspace_id_workspaces'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_duplicate_group_owners_owner_id_users'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['group_id'], ['duplicate_groups.id'],
+                                name=op.f('fk_duplicate_group_owners_group_id_duplicate_groups'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_duplicate_group_owners')),
+        sa.UniqueConstraint('workspace_id', 'entity', 'kind', 'value', 'owner_id', name='uq_duplicate_group_owners_key'),
+    )
+    conn = op.get_bind()
+    rebuild_owners_sync(conn)
+    # built after the load, as for the groups
+    op.create_index('ix_duplicate_group_owners_walk', 'duplicate_group_owners',
+                    ['workspace_id', 'entity', 'owner_id', 'anchor_id', 'group_id'])
+    op.create_index('ix_duplicate_group_owners_group', 'duplicate_group_owners', ['group_id'])
+
     with op.batch_alter_table('imports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('update_fields', sa.String(length=10), nullable=True))
     op.execute("UPDATE imports SET update_fields = 'overwrite'")
@@ -56,6 +86,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_duplicate_group_owners_group', table_name='duplicate_group_owners')
+    op.drop_index('ix_duplicate_group_owners_walk', table_name='duplicate_group_owners')
+    op.drop_table('duplicate_group_owners')
     with op.batch_alter_table('imports', schema=None) as batch_op:
         batch_op.drop_column('update_fields')
     op.drop_index('ix_contact_merges_customer', table_name='contact_merges')
