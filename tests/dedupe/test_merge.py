@@ -462,12 +462,16 @@ async def test_groups_are_kept_exactly_on_every_write(client, db):
 
     w = await make_world(db)
     a = await new_customer(client, w, name="甲", phones=["13922223333"])
-    b = await new_customer(client, w, name="乙", phones=["13922223333"], emails=["x@y.cn"])
+    b = await new_customer(client, w, "other_team", name="乙", phones=["13922223333"], emails=["x@y.cn"])
     c = await new_customer(client, w, name="丙", emails=["x@y.cn"])
+    for who, cust in (("sales", a), ("sales", a), ("other_team", b)):  # contacts with one name: contact groups
+        await call(client, w, who, "POST", f"/api/v1/customers/{cust['id']}/contacts", json={"name": "同名"})
     await call(client, w, "admin", "DELETE", f"/api/v1/customers/{c['id']}")
     await call(client, w, "admin", "DELETE", f"/api/v1/customers/{c['id']}/purge")
-    await call(client, w, "admin", "POST", "/api/v1/customers/merge", json={
-        "survivor_id": a["id"], "merged_ids": [b["id"]], "versions": {str(a["id"]): 1, str(b["id"]): 1}})
+    r = await call(client, w, "admin", "POST", "/api/v1/customers/merge", json={  # the owner comes from b
+        "survivor_id": a["id"], "merged_ids": [b["id"]], "versions": {str(a["id"]): 1, str(b["id"]): 1},
+        "values": {"owner_id": b["id"]}})
+    assert r.status_code == 200, r.text
 
     async def snapshot() -> set[tuple[Any, ...]]:
         async with db.session() as session:

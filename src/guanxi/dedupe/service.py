@@ -472,7 +472,8 @@ async def merge_customers(session: AsyncSession, p: Principal, body: s.MergeRequ
     for ct in await session.scalars(select(Contact).where(Contact.id.in_(
             [i for m in moved.values() for i in m["contacts"]]))):
         await repo.replace_contact_identities(session, ct)  # a contact's name key names its customer
-    await repo.refresh_customers(session, p.workspace_id, [c.id for c in merged])
+    # the survivor's own groups and its contacts' (per-owner rows follow an owner taken from another record)
+    await repo.refresh_customers(session, p.workspace_id, [survivor.id, *(c.id for c in merged)])
 
     after = _plain_snapshot(survivor)
     changes = audit.diff(before, after)
@@ -577,7 +578,7 @@ async def undo_merge(session: AsyncSession, p: Principal, merge_id: int) -> s.Un
     moved_contacts = [i for mid in record.merged_ids for i in state["moved"][str(mid)].get("contacts", [])]
     for ct in await session.scalars(select(Contact).where(Contact.id.in_(moved_contacts))):
         await repo.replace_contact_identities(session, ct)
-    await repo.refresh_customers(session, p.workspace_id, [c.id for c in merged])
+    await repo.refresh_customers(session, p.workspace_id, [survivor.id, *(c.id for c in merged)])
     record.undone_at, record.undone_by = utcnow(), p.user_id
     refs = [{"id": c.id, "name": c.name} for c in merged]
     audit.change(session, p, "unmerge", "customer", survivor.id, survivor.name,

@@ -1050,6 +1050,10 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         await session.execute(insert(_IDENT), idents)
         await dedupe_repo.refresh(session, ctx.p.workspace_id, "customer",
                                   [*((k, v) for k, v in old), *((i["kind"], i["value"]) for i in idents)])
+        moved = [x["_id"] for x in params if x["owner_id"] != current[x["_id"]]["owner_id"]]
+        if moved:  # their contacts' groups change owner too (per-owner rows of the duplicates page)
+            await dedupe_repo.refresh(session, ctx.p.workspace_id, "contact",
+                                      await dedupe_repo.contact_keys_of_customers(session, moved))
         await _index(session, docs, replace=True)
     return changes_out
 
