@@ -454,6 +454,16 @@ async def test_contact_merge_undo_refused_and_authz(client, db):
     assert r.status_code == 409 and r.json()["code"] == "merge_undo_unsafe"
     r = await call(client, w, "sales", "GET", "/api/v1/contacts/merges?cursor=bad")
     assert r.status_code == 400
+    # the survivor was deleted since: refused with the reason
+    c3, x3, y3, _ = await contact_pair(client, w, "3")
+    r = await call(client, w, "sales", "POST", "/api/v1/contacts/merge", json={
+        "survivor_id": x3["id"], "merged_ids": [y3["id"]], "versions": {str(x3["id"]): 1, str(y3["id"]): 1}})
+    assert r.status_code == 200, r.text
+    assert (await call(client, w, "sales", "DELETE", f"/api/v1/contacts/{x3['id']}")).status_code == 204
+    r = await call(client, w, "sales", "POST", f"/api/v1/contacts/merges/{r.json()['merge_id']}/undo")
+    assert r.status_code == 409 and r.json()["code"] == "merge_undo_unsafe" and "已被删除" in r.json()["detail"], r.text
+    assert [ct["id"] for ct in (await call(client, w, "sales", "GET",
+                                           f"/api/v1/customers/{c3['id']}/contacts")).json()["items"]] == []
 
 
 async def test_groups_are_kept_exactly_on_every_write(client, db):

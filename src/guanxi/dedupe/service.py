@@ -729,9 +729,10 @@ async def undo_contact_merge(session: AsyncSession, p: Principal, merge_id: int)
     state = record.state
     rows = {ct.id: ct for ct in await session.scalars(select(Contact).where(
         Contact.id.in_([record.survivor_id, *record.merged_ids]), Contact.customer_id == customer.id))}
-    survivor = rows[record.survivor_id]
-    if survivor.deleted_at is not None:
-        raise Problem(409, "merge_undo_unsafe", detail=_undo_message("contact_deleted", survivor.name))
+    survivor = rows.get(record.survivor_id)
+    if survivor is None or survivor.deleted_at is not None:  # deleted, or moved to another customer since
+        raise Problem(409, "merge_undo_unsafe", detail=_undo_message(
+            "contact_deleted", survivor.name if survivor is not None else f"#{record.survivor_id}"))
     if survivor.version != state["survivor_version"]:
         raise Problem(409, "merge_undo_unsafe", detail=_undo_message("survivor_changed", survivor.name))
     merged = []
