@@ -284,6 +284,9 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     assert imp["total_rows"] == 15_000
     page.get_by_test_id("duplicate-mode-update").click()
     page.get_by_test_id("update-fields-overwrite").click()
+    page.get_by_test_id("update-fields").scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    screenshot(page, "import-update-fields.png")
     page.get_by_test_id("mapping-next").click()
     expect(page.get_by_test_id("preview-row")).to_have_count(20)
     saved = admin_api.get(f"/imports/{imp['id']}")
