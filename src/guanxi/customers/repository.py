@@ -14,6 +14,7 @@ from sqlalchemy import (
     Numeric,
     Select,
     String,
+    Text,
     and_,
     bindparam,
     case,
@@ -29,10 +30,11 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -378,6 +380,60 @@ async def page(
     return [r._mapping for r in rows], position
 
 
+async def owners_in_name_order(session: AsyncSession, workspace_id: int) -> list[int]:
+    """The workspace's users in pinyin order of their names (`search.sort_key`, as the name sort), then by id."""
+    users = (await session.execute(select(User.id, User.name).where(User.workspace_id == workspace_id))).all()
+    return [u for u, _ in sorted(users, key=lambda r: (search.sort_key(r[1] or ""), r[0]))]
+
+
+async def page_by_owner(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    owners: list[int | None],
+    limit: int,
+    cursor_position: tuple[Any, Any] | None,
+) -> tuple[list[Any], tuple[Any, int] | None]:
+    """One page in the order of `owners` (ids in the order to list them, None for the unowned), each owner's
+    customers most recently updated first.
+
+    Users are few per workspace: each owner's rows come from the owner index (owner_id, updated_at, id) with a
+    keyset condition, one short query per owner until the page is full. The position is
+    ([owner id, updated_at], id) of the page's last row.
+    """
+    start, last = 0, None
+    if cursor_position is not None:
+        value, last_id = cursor_position
+        if (isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX
+                or not isinstance(value, list) or len(value) != 2 or value[0] not in owners
+                or not isinstance(value[1], str)):
+            raise Problem(400, "invalid_cursor")
+        try:
+            stamp = datetime.fromisoformat(value[1])
+        except ValueError:
+            raise Problem(400, "invalid_cursor") from None
+        start, last = owners.index(value[0]), (stamp, last_id)
+    rows: list[Any] = []
+    for owner in owners[start:]:
+        q = select(*ROW_COLUMNS).where(*where, Customer.owner_id.is_(None) if owner is None else Customer.owner_id == owner)
+        if last is not None:
+            q = q.where(tuple_(Customer.updated_at, Customer.id)
+                        < tuple_(literal(last[0], Customer.updated_at.type), literal(last[1], Customer.id.type)))
+            last = None
+        got = (await session.execute(q.order_by(Customer.updated_at.desc(), Customer.id.desc())
+                                      .limit(limit + 1 - len(rows)))).all()
+        rows += got
+        if len(rows) > limit:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    position = None
+    if more and rows:
+        r = rows[-1]
+        stamp = r.updated_at if isinstance(r.updated_at, datetime) else datetime.fromisoformat(r.updated_at)
+        position = ([r.owner_id, stamp.isoformat()], r.id)
+    return [r._mapping for r in rows], position
+
+
 def _cursor_value_fits(ref: FieldRef, value: Any) -> bool:
     """A cursor's sort value must have the sort field's type, or the query would compare apples with pears."""
     if isinstance(value, bool):
@@ -464,16 +520,34 @@ def rank_params(q: str) -> dict[str, Any]:
     return {"rank_q": qf, "rank_len": len(qf), "rank_word": f" {qf} ", "rank_word_start": f" {qf}"}
 
 
+# PostgreSQL's search indexes (migration 0011): the same calls as the index definitions, or the planner cannot use them
+SEARCH_TEXT: Any = func.guanxi_search_text(Customer.name_fold, Customer.name_pinyin, Customer.phones, Customer.emails,
+                                           Customer.wechat)
+SEARCH_GRAMS: Any = func.guanxi_search_grams(Customer.name_fold, Customer.name_pinyin, Customer.emails, Customer.wechat)
+
+
+def pg_search_conditions(terms: list[str]) -> list[ColumnElement[bool]]:
+    """Index conditions for the query terms: a term of 3+ characters is a substring of the search text (pg_trgm),
+    one of 2 characters (or one Chinese character) an element of the gram array. A single letter or digit has no
+    index of its own: [] when no term has one."""
+    grams = [t for t in terms if len(t) == 2 or (len(t) == 1 and search.has_cjk(t))]
+    conds: list[ColumnElement[bool]] = [SEARCH_TEXT.like(f"%{t}%") for t in terms if len(t) >= 3]
+    if grams:
+        conds.append(SEARCH_GRAMS.op("@>")(literal(grams, type_=ARRAY(Text))))
+    if conds:  # a single letter beside longer terms is checked on the rows found
+        conds += [SEARCH_TEXT.like(f"%{t}%") for t in terms if len(t) == 1 and not search.has_cjk(t)]
+    return conds
+
+
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
     kind = dialect(session)
     if kind == "postgresql":
-        tsq = " & ".join(f"{t}:*" for t in terms)
-        rows = await session.scalars(
-            select(Customer.id)
-            .where(Customer.workspace_id == p.workspace_id, text("customers.search @@ to_tsquery('simple', :tsq)"))
-            .params(tsq=tsq)
-            .limit(SEARCH_CAP)
-        )
+        live = [Customer.workspace_id == p.workspace_id, Customer.deleted_at.is_(None)]
+        conds = pg_search_conditions(terms)
+        if not conds:  # one letter or digit: names whose pinyin starts with it, from the name-sort index
+            first = terms[0][0]
+            conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff"]
+        rows = await session.scalars(select(Customer.id).where(*live, *conds).limit(SEARCH_CAP))
         return list(rows)
     match = " AND ".join(f'"{t}"*' for t in terms)
     ids = list(await session.scalars(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m LIMIT :n"),

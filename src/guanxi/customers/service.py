@@ -328,7 +328,13 @@ async def list_customers(
         if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= count_cap or not isinstance(capped, bool):
             raise Problem(400, "invalid_cursor")
         position, known_total = (value, last_id), (total, capped)
-    rows, nxt = await repo.page(session, where, ref, desc, n, position)
+    if ref.name == "owner_id":  # by the owner's name in pinyin order, like the name sort; the unowned last
+        sees_others = p.scope == "all" or (p.scope == "team" and bool(p.team_ids))
+        owners: list[int | None] = [*await repo.owners_in_name_order(session, p.workspace_id), None] if sees_others \
+            else [p.user_id]
+        rows, nxt = await repo.page_by_owner(session, where, owners[::-1] if desc else owners, n, position)
+    else:
+        rows, nxt = await repo.page(session, where, ref, desc, n, position)
     if known_total is not None:
         total, capped = known_total
     elif nxt is None:
