@@ -242,3 +242,33 @@ async def test_sort_by_owner_is_the_owners_name_in_pinyin_order_across_pages(cli
     assert [x["owner_name"] for x in again][:4] == ["艾磊", "艾磊", "艾磊", "阿强"]
     bad = await call(client, w, "admin", "GET", "/api/v1/customers?sort=owner_id&cursor=WzEsMiwzLGZhbHNlXQ")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_search_short_terms_and_edits_keep_the_index_current(client, db):
+    w = await make_world(db)
+    zw = await make_customer(db, w, "sales", kind="person", name="张伟", phones=["13812345678"])
+    zwl = await make_customer(db, w, "sales", kind="person", name="张文亮", emails=["liang@wenliang.cn"])
+    firm = await make_customer(db, w, "sales", name="杭州云栖数据科技有限公司")
+    assert await _ids(client, w, "sales", "q=伟") == [zw.id]  # one character from the end of a name
+    assert await _ids(client, w, "sales", "q=栖") == [firm.id]
+    assert await _ids(client, w, "sales", "q=wl") == [zwl.id]  # two letters inside the initials zwl
+    assert await _ids(client, w, "sales", "q=wei") == [zw.id]  # a syllable of the pinyin
+    assert zw.id in await _ids(client, w, "sales", "q=z")  # one letter: at least the names whose pinyin starts with it
+    assert await _ids(client, w, "sales", "q=数据 杭州") == [firm.id]  # every word must match
+    assert await _ids(client, w, "sales", "q=数据 北京") == []
+    assert await _ids(client, w, "sales", "q=wenliang") == [zwl.id]
+    # an edit re-indexes: the new name and phone are found, the old ones are not
+    got = await call(client, w, "sales", "GET", f"/api/v1/customers/{zw.id}")
+    r = await call(client, w, "sales", "PATCH", f"/api/v1/customers/{zw.id}", json={"name": "李娜", "phones": ["13900001111"]},
+                   headers={"If-Match": got.headers["ETag"]})
+    assert r.status_code == 200, r.text
+    assert await _ids(client, w, "sales", "q=娜") == [zw.id]
+    assert await _ids(client, w, "sales", "q=ln") == [zw.id]
+    assert await _ids(client, w, "sales", "q=0000111") == [zw.id]
+    assert await _ids(client, w, "sales", "q=伟") == []
+    assert await _ids(client, w, "sales", "q=2345") == []
+    # the recycle bin is not searched
+    got = await call(client, w, "sales", "GET", f"/api/v1/customers/{firm.id}")
+    assert (await call(client, w, "sales", "DELETE", f"/api/v1/customers/{firm.id}",
+                       headers={"If-Match": got.headers["ETag"]})).status_code in (200, 204)
+    assert await _ids(client, w, "sales", "q=云栖") == []

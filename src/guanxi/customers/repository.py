@@ -32,6 +32,7 @@ from sqlalchemy import (
     true,
     tuple_,
     type_coerce,
+    union,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -539,16 +540,35 @@ def pg_search_conditions(terms: list[str]) -> list[ColumnElement[bool]]:
     return conds
 
 
+async def ranked_pg(
+    session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
+) -> tuple[list[Any], bool]:
+    """PostgreSQL: the visible matches of `q` best first, in one statement, and whether the candidates were capped.
+
+    Candidates are what the caller may see (`where`: scope, filters, live): names starting with the query from the
+    name index (never capped away), and up to SEARCH_CAP rows from the search indexes; only those are ranked.
+    """
+    terms = search.query_terms(q)
+    if not terms:
+        return [], False
+    conds = pg_search_conditions(terms)
+    if not conds:  # one letter or digit: names whose pinyin starts with it, from the name-sort index
+        first = terms[0][0]
+        conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff"]
+    tokens = select(Customer.id).where(*where, *conds).limit(SEARCH_CAP).cte("tokens")
+    qs = q.strip()
+    prefix = select(Customer.id).where(*where, Customer.name >= qs, Customer.name < qs + "\U0010ffff").limit(50)
+    found = select(func.count()).select_from(tokens).scalar_subquery()
+    rows = (await session.execute(
+        select(Customer.id, found.label("found"))
+        .where(*where, Customer.id.in_(union(select(tokens.c.id), prefix)), tier > 0)
+        .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()),
+        rank_params(q),
+    )).all()
+    return rows, bool(rows) and rows[0].found >= SEARCH_CAP
+
+
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
-    kind = dialect(session)
-    if kind == "postgresql":
-        live = [Customer.workspace_id == p.workspace_id, Customer.deleted_at.is_(None)]
-        conds = pg_search_conditions(terms)
-        if not conds:  # one letter or digit: names whose pinyin starts with it, from the name-sort index
-            first = terms[0][0]
-            conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff"]
-        rows = await session.scalars(select(Customer.id).where(*live, *conds).limit(SEARCH_CAP))
-        return list(rows)
     match = " AND ".join(f'"{t}"*' for t in terms)
     ids = list(await session.scalars(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m LIMIT :n"),
                                      {"m": match, "n": SEARCH_CAP}))
