@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Integer,
     Numeric,
     Select,
     String,
@@ -334,7 +335,8 @@ def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[Fie
     if ref.type == "tags":
         raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
     if name == "name":  # by pinyin, the way Chinese lists are ordered
-        ref = FieldRef("name", "text", Customer.name_sort, nullable=True)
+        # every writer sets name_sort (and migrations 0009 / 0011 filled it): a cursor is one row-value range
+        ref = FieldRef("name", "text", Customer.name_sort, nullable=False)
     return ref, desc
 
 
@@ -489,7 +491,7 @@ def rank_expr(kind: str, digits: bool, phones_ok: bool, emails_ok: bool, wechat_
     prefix, pinyin part, phone digits, email, anything else the index matched.
 
     Built once per shape and bound with `rank_params(q)`: constructing it costs more than running it."""
-    qf, qlen = bindparam("rank_q", type_=String), bindparam("rank_len")
+    qf, qlen = bindparam("rank_q", type_=String), bindparam("rank_len", type_=Integer)
     word, word_start = bindparam("rank_word", type_=String), bindparam("rank_word_start", type_=String)
     instr = func.strpos if kind == "postgresql" else func.instr  # (haystack, needle) in both
     name = func.coalesce(Customer.name_fold, "")
@@ -555,17 +557,20 @@ async def ranked_pg(
     if not conds:  # one letter or digit: names whose pinyin starts with it, from the name-sort index
         first = terms[0][0]
         conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff"]
-    tokens = select(Customer.id).where(*where, *conds).limit(SEARCH_CAP).cte("tokens")
+    # each candidate is ranked where it is read (no second visit by primary key), its tier computed once
+    cols = (Customer.id, Customer.updated_at, tier.label("tier"))
+    tokens = select(*cols).where(*where, *conds).limit(SEARCH_CAP).cte("tokens")
     qs = q.strip()
-    prefix = select(Customer.id).where(*where, Customer.name >= qs, Customer.name < qs + "\U0010ffff").limit(50)
+    prefix = select(*cols).where(*where, Customer.name >= qs, Customer.name < qs + "\U0010ffff").limit(50)
+    both = union(select(tokens), prefix).subquery("candidates")
     found = select(func.count()).select_from(tokens).scalar_subquery()
     rows = (await session.execute(
-        select(Customer.id, found.label("found"))
-        .where(*where, Customer.id.in_(union(select(tokens.c.id), prefix)), tier > 0)
-        .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()),
+        select(both.c.id, found.label("found"))
+        .where(both.c.tier > 0)
+        .order_by(both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc()),
         rank_params(q),
     )).all()
-    return rows, bool(rows) and rows[0].found >= SEARCH_CAP
+    return list(rows), bool(rows) and rows[0].found >= SEARCH_CAP
 
 
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
@@ -576,20 +581,19 @@ async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str
 
 
 async def index_search(session: AsyncSession, customer: Customer, identities: list[tuple[str, str]]) -> None:
-    phones = [v for k, v in identities if k == "phone"]
-    emails = [v for k, v in identities if k == "email"]
-    extra = [customer.wechat or ""]
-    doc = search.document(customer.name, phones, emails, extra)
+    """The name keys on the row; on SQLite the FTS5 document too. PostgreSQL's search indexes are expressions over
+    the row's own columns (name_fold, name_pinyin, phones, emails, wechat; migration 0011): kept by the row."""
     customer.name_pinyin = search.pinyin_key(customer.name)
     customer.name_sort = search.sort_key(customer.name)
     customer.name_fold = search.fold_name(customer.name)
     if dialect(session) == "postgresql":
-        await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
-                              {"doc": doc, "id": customer.id})
-    else:
-        await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer.id})
-        await session.execute(text("INSERT INTO customer_fts(rowid, doc) VALUES (:id, :doc)"),
-                              {"id": customer.id, "doc": doc})
+        return
+    phones = [v for k, v in identities if k == "phone"]
+    emails = [v for k, v in identities if k == "email"]
+    doc = search.document(customer.name, phones, emails, [customer.wechat or ""])
+    await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer.id})
+    await session.execute(text("INSERT INTO customer_fts(rowid, doc) VALUES (:id, :doc)"),
+                          {"id": customer.id, "doc": doc})
 
 
 async def unindex_search(session: AsyncSession, customer_id: int) -> None:
