@@ -417,7 +417,11 @@ async def page_by_owner(
         start, last = owners.index(value[0]), (stamp, last_id)
     rows: list[Any] = []
     for owner in owners[start:]:
-        q = select(*ROW_COLUMNS).where(*where, Customer.owner_id.is_(None) if owner is None else Customer.owner_id == owner)
+        # the owner id is written into the statement: a plan (and a prepared statement) per owner, so PostgreSQL
+        # weighs each owner's own row count instead of reusing a generic plan that walks another index
+        mine = Customer.owner_id.is_(None) if owner is None else Customer.owner_id == bindparam(
+            None, owner, type_=Customer.owner_id.type, literal_execute=True)
+        q = select(*ROW_COLUMNS).where(*where, mine)
         if last is not None:
             q = q.where(tuple_(Customer.updated_at, Customer.id)
                         < tuple_(literal(last[0], Customer.updated_at.type), literal(last[1], Customer.id.type)))
