@@ -254,6 +254,7 @@ async def test_search_short_terms_and_edits_keep_the_index_current(client, db):
     assert await _ids(client, w, "sales", "q=wl") == [zwl.id]  # two letters inside the initials zwl
     assert await _ids(client, w, "sales", "q=wei") == [zw.id]  # a syllable of the pinyin
     assert zw.id in await _ids(client, w, "sales", "q=z")  # one letter: at least the names whose pinyin starts with it
+    assert zw.id in await _ids(client, w, "sales", "q=z w") and firm.id not in await _ids(client, w, "sales", "q=z w")
     assert await _ids(client, w, "sales", "q=数据 杭州") == [firm.id]  # every word must match
     assert await _ids(client, w, "sales", "q=数据 北京") == []
     assert await _ids(client, w, "sales", "q=wenliang") == [zwl.id]

@@ -558,9 +558,10 @@ async def ranked_pg(
     if not terms:
         return [], False
     conds = pg_search_conditions(terms)
-    if not conds:  # one letter or digit: names whose pinyin starts with it, from the name-sort index
+    if not conds:  # single letters or digits: names whose pinyin starts with the first, containing the others
         first = terms[0][0]
-        conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff"]
+        conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff",
+                 *(SEARCH_TEXT.like(f"%{t}%") for t in terms[1:])]
     # each candidate is ranked where it is read (no second visit by primary key), its tier computed once
     cols = (Customer.id, Customer.updated_at, tier.label("tier"))
     tokens = select(*cols).where(*where, *conds).limit(SEARCH_CAP).cte("tokens")
