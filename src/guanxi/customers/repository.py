@@ -579,9 +579,13 @@ async def ranked_pg(
 
 
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
+    """SQLite: FTS5 matches of the workspace's live customers (one FTS table serves every workspace: without the
+    join, another workspace's matches could fill the cap)."""
     match = " AND ".join(f'"{t}"*' for t in terms)
-    ids = list(await session.scalars(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m LIMIT :n"),
-                                     {"m": match, "n": SEARCH_CAP}))
+    ids = list(await session.scalars(
+        text("SELECT f.rowid FROM customer_fts f JOIN customers c ON c.id = f.rowid WHERE customer_fts MATCH :m "
+             "AND c.workspace_id = :ws AND c.deleted_at IS NULL LIMIT :n"),
+        {"m": match, "ws": p.workspace_id, "n": SEARCH_CAP}))
     return ids
 
 
