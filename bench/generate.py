@@ -965,6 +965,11 @@ class PostgresWriter:
         self.pending = 0
         cols = ", ".join(self.cols)
         c.execute(f"CREATE TEMP TABLE bench_stage AS SELECT {cols} FROM customers WITH NO DATA")
+        # PostgreSQL's search indexes are expressions over the row (migration 0011); before it, a tsvector column
+        self.tsvector = c.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'customers' AND column_name = 'search'"
+        ).fetchone() is not None
         c.execute("ALTER TABLE bench_stage ADD COLUMN doc text")
 
     def next_id(self) -> int:
@@ -987,9 +992,12 @@ class PostgresWriter:
             with cur.copy(f"COPY bench_stage ({cols}, doc) FROM STDIN") as cp:
                 cp.write(chunk["customers"])
             # the same tsvector the app writes: to_tsvector('simple', doc)
-            cur.execute(
-                f"INSERT INTO customers ({cols}, search) SELECT {cols}, to_tsvector('simple', doc) FROM bench_stage"
-            )
+            if self.tsvector:  # before migration 0011
+                cur.execute(
+                    f"INSERT INTO customers ({cols}, search) SELECT {cols}, to_tsvector('simple', doc) FROM bench_stage"
+                )
+            else:
+                cur.execute(f"INSERT INTO customers ({cols}) SELECT {cols} FROM bench_stage")
             cur.execute("TRUNCATE bench_stage")
             with cur.copy(f"COPY contacts ({', '.join(CONTACT_COLS)}) FROM STDIN") as cp:
                 cp.write(chunk["contacts"])

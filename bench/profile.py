@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -27,6 +28,24 @@ import pstats
 sys.path.insert(0, str(HERE))
 
 import run as bench
+
+
+async def backend_cpu(raw: bench.Raw, kind: str) -> dict[int, float]:
+    """CPU seconds (user + system, from /proc) of the PostgreSQL backends connected to this database, other than
+    our own raw connection: the app's pool. {} when not PostgreSQL or /proc is not readable (server elsewhere)."""
+    if kind != "postgresql":
+        return {}
+    pids = [r[0] for r in await raw.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return {}
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -58,12 +77,15 @@ async def main_async(args: argparse.Namespace) -> int:
         cpu_profile.enable()
     elif not args.no_profile:
         profiler.start()
+    pg0 = await backend_cpu(raw, kind)
     for i in range(args.requests):
         t0, c0 = time.perf_counter(), time.process_time()
         await fn(cap.client, i)
         times.append((time.perf_counter() - t0) * 1000)
         cpus.append((time.process_time() - c0) * 1000)
     cpu_ms = (time.process_time() - cpu0) * 1000 / args.requests
+    pg1 = await backend_cpu(raw, kind)
+    pg_ms = sum(pg1.get(pid, 0.0) - v for pid, v in pg0.items()) * 1000 / args.requests if pg0 else None
     cpus.sort()
     if cpu_profile is not None:
         cpu_profile.disable()
@@ -76,6 +98,7 @@ async def main_async(args: argparse.Namespace) -> int:
         f"{args.scenario} on {kind}: median {statistics.median(times):.1f} ms per request in-process, "
         f"p90 {times[int(len(times) * 0.9)]:.1f} (min {times[0]:.1f}, max {times[-1]:.1f}) over {len(times)} requests; "
         f"CPU {cpu_ms:.1f} ms per request, median {statistics.median(cpus):.1f} (client and server together)"
+        + (f"; PostgreSQL backends {pg_ms:.1f} ms CPU per request" if pg_ms is not None else "")
     )
     if cpu_profile is not None:
         pstats.Stats(cpu_profile).sort_stats(args.cpu_profile).print_stats(150)

@@ -192,3 +192,84 @@ async def test_sort_by_name_is_pinyin_order_and_pages(client, db):
                headers={"If-Match": got.headers["ETag"]})
     again = (await call(client, w, "sales", "GET", "/api/v1/customers?sort=name&limit=50")).json()
     assert [x["name"] for x in again["items"]][:3] == ["123商行", "艾伟", "阿里巴巴（中国）有限公司"]
+
+
+async def _walk(client, w, who, query, limit):
+    items, cursor = [], None
+    while True:
+        q = f"{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        r = await call(client, w, who, "GET", f"/api/v1/customers?{q}")
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return items
+
+
+async def test_sort_by_owner_is_the_owners_name_in_pinyin_order_across_pages(client, db):
+    from sqlalchemy import update
+
+    from guanxi.accounts.models import User
+    from guanxi.customers.models import Customer
+
+    w = await make_world(db)
+    # ids in the order admin < manager < sales < teammate; names in pinyin order teammate < sales < admin < manager
+    renames = {"admin": "王芳", "manager": "赵磊", "sales": "李娜", "teammate": "阿强"}
+    async with db.session() as session:
+        for who, name in renames.items():
+            await session.execute(update(User).where(User.id == w.users[who].id).values(name=name))
+    made = {who: [await make_customer(db, w, who, name=f"{who}客户{i}") for i in range(3)] for who in renames}
+    unowned = await make_customer(db, w, "admin", name="无人客户")
+    async with db.session() as session:
+        await session.execute(update(Customer).where(Customer.id == unowned.id).values(owner_id=None, team_id=None))
+    order = ["teammate", "sales", "admin", "manager"]  # 阿强 a, 李娜 l, 王芳 w, 赵磊 z
+    every_row = [c.id for who in order for c in reversed(made[who])] + [unowned.id]  # newest first per owner
+    for limit in (2, 3, 50):
+        items = await _walk(client, w, "admin", "sort=owner_id", limit)
+        assert [x["id"] for x in items] == every_row, limit
+        assert [x["owner_name"] for x in items][:4] == ["阿强", "阿强", "阿强", "李娜"]
+        desc = await _walk(client, w, "admin", "sort=-owner_id", limit)
+        assert [x["id"] for x in desc] == [unowned.id] + [c.id for who in order[::-1] for c in reversed(made[who])]
+    # a filter and a narrower scope page the same way
+    mine = await _walk(client, w, "sales", "sort=owner_id", 2)
+    assert [x["id"] for x in mine] == [c.id for c in reversed(made["sales"])]
+    team = await _walk(client, w, "manager", "sort=owner_id", 2)
+    assert [x["owner_name"] for x in team] == ["阿强"] * 3 + ["李娜"] * 3 + ["赵磊"] * 3
+    # renaming an owner moves their customers: 赵磊 → 艾磊 comes first
+    async with db.session() as session:
+        await session.execute(update(User).where(User.id == w.users["manager"].id).values(name="艾磊"))
+    again = await _walk(client, w, "admin", "sort=owner_id", 4)
+    assert [x["owner_name"] for x in again][:4] == ["艾磊", "艾磊", "艾磊", "阿强"]
+    bad = await call(client, w, "admin", "GET", "/api/v1/customers?sort=owner_id&cursor=WzEsMiwzLGZhbHNlXQ")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_search_short_terms_and_edits_keep_the_index_current(client, db):
+    w = await make_world(db)
+    zw = await make_customer(db, w, "sales", kind="person", name="张伟", phones=["13812345678"])
+    zwl = await make_customer(db, w, "sales", kind="person", name="张文亮", emails=["liang@wenliang.cn"])
+    firm = await make_customer(db, w, "sales", name="杭州云栖数据科技有限公司")
+    assert await _ids(client, w, "sales", "q=伟") == [zw.id]  # one character from the end of a name
+    assert await _ids(client, w, "sales", "q=栖") == [firm.id]
+    assert await _ids(client, w, "sales", "q=wl") == [zwl.id]  # two letters inside the initials zwl
+    assert await _ids(client, w, "sales", "q=wei") == [zw.id]  # a syllable of the pinyin
+    assert zw.id in await _ids(client, w, "sales", "q=z")  # one letter: at least the names whose pinyin starts with it
+    assert zw.id in await _ids(client, w, "sales", "q=z w") and firm.id not in await _ids(client, w, "sales", "q=z w")
+    assert await _ids(client, w, "sales", "q=数据 杭州") == [firm.id]  # every word must match
+    assert await _ids(client, w, "sales", "q=数据 北京") == []
+    assert await _ids(client, w, "sales", "q=wenliang") == [zwl.id]
+    # an edit re-indexes: the new name and phone are found, the old ones are not
+    got = await call(client, w, "sales", "GET", f"/api/v1/customers/{zw.id}")
+    r = await call(client, w, "sales", "PATCH", f"/api/v1/customers/{zw.id}", json={"name": "李娜", "phones": ["13900001111"]},
+                   headers={"If-Match": got.headers["ETag"]})
+    assert r.status_code == 200, r.text
+    assert await _ids(client, w, "sales", "q=娜") == [zw.id]
+    assert await _ids(client, w, "sales", "q=ln") == [zw.id]
+    assert await _ids(client, w, "sales", "q=0000111") == [zw.id]
+    assert await _ids(client, w, "sales", "q=伟") == []
+    assert await _ids(client, w, "sales", "q=2345") == []
+    # the recycle bin is not searched
+    got = await call(client, w, "sales", "GET", f"/api/v1/customers/{firm.id}")
+    assert (await call(client, w, "sales", "DELETE", f"/api/v1/customers/{firm.id}",
+                       headers={"If-Match": got.headers["ETag"]})).status_code in (200, 204)
+    assert await _ids(client, w, "sales", "q=云栖") == []

@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Integer,
     Numeric,
     Select,
     String,
+    Text,
     and_,
     bindparam,
     case,
@@ -29,10 +31,12 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     type_coerce,
+    union,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -331,7 +335,8 @@ def sort_ref(kind: str, sort: str, defs: dict[str, CustomFieldDef]) -> tuple[Fie
     if ref.type == "tags":
         raise Problem(400, "invalid_sort", errors=[FieldError("sort", "invalid_option")])
     if name == "name":  # by pinyin, the way Chinese lists are ordered
-        ref = FieldRef("name", "text", Customer.name_sort, nullable=True)
+        # every writer sets name_sort (and migrations 0009 / 0011 filled it): a cursor is one row-value range
+        ref = FieldRef("name", "text", Customer.name_sort, nullable=False)
     return ref, desc
 
 
@@ -375,6 +380,64 @@ async def page(
         if isinstance(sort_value, str) and ref.type == "datetime":
             sort_value = datetime.fromisoformat(sort_value)
         position = (_plain_sort(sort_value), rows[-1].id)
+    return [r._mapping for r in rows], position
+
+
+async def owners_in_name_order(session: AsyncSession, workspace_id: int) -> list[int]:
+    """The workspace's users in pinyin order of their names (`search.sort_key`, as the name sort), then by id."""
+    users = (await session.execute(select(User.id, User.name).where(User.workspace_id == workspace_id))).all()
+    return [u for u, _ in sorted(users, key=lambda r: (search.sort_key(r[1] or ""), r[0]))]
+
+
+async def page_by_owner(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    owners: list[int | None],
+    limit: int,
+    cursor_position: tuple[Any, Any] | None,
+) -> tuple[list[Any], tuple[Any, int] | None]:
+    """One page in the order of `owners` (ids in the order to list them, None for the unowned), each owner's
+    customers most recently updated first.
+
+    Users are few per workspace: each owner's rows come from the owner index (owner_id, updated_at, id) with a
+    keyset condition, one short query per owner until the page is full. The position is
+    ([owner id, updated_at], id) of the page's last row.
+    """
+    start, last = 0, None
+    if cursor_position is not None:
+        value, last_id = cursor_position
+        if (isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX
+                or not isinstance(value, list) or len(value) != 2 or value[0] not in owners
+                or not isinstance(value[1], str)):
+            raise Problem(400, "invalid_cursor")
+        try:
+            stamp = datetime.fromisoformat(value[1])
+        except ValueError:
+            raise Problem(400, "invalid_cursor") from None
+        start, last = owners.index(value[0]), (stamp, last_id)
+    rows: list[Any] = []
+    for owner in owners[start:]:
+        # the owner id is written into the statement: a plan (and a prepared statement) per owner, so PostgreSQL
+        # weighs each owner's own row count instead of reusing a generic plan that walks another index
+        mine = Customer.owner_id.is_(None) if owner is None else Customer.owner_id == bindparam(
+            None, owner, type_=Customer.owner_id.type, literal_execute=True)
+        q = select(*ROW_COLUMNS).where(*where, mine)
+        if last is not None:
+            q = q.where(tuple_(Customer.updated_at, Customer.id)
+                        < tuple_(literal(last[0], Customer.updated_at.type), literal(last[1], Customer.id.type)))
+            last = None
+        got = (await session.execute(q.order_by(Customer.updated_at.desc(), Customer.id.desc())
+                                      .limit(limit + 1 - len(rows)))).all()
+        rows += got
+        if len(rows) > limit:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    position = None
+    if more and rows:
+        r = rows[-1]
+        stamp = r.updated_at if isinstance(r.updated_at, datetime) else datetime.fromisoformat(r.updated_at)
+        position = ([r.owner_id, stamp.isoformat()], r.id)
     return [r._mapping for r in rows], position
 
 
@@ -432,7 +495,7 @@ def rank_expr(kind: str, digits: bool, phones_ok: bool, emails_ok: bool, wechat_
     prefix, pinyin part, phone digits, email, anything else the index matched.
 
     Built once per shape and bound with `rank_params(q)`: constructing it costs more than running it."""
-    qf, qlen = bindparam("rank_q", type_=String), bindparam("rank_len")
+    qf, qlen = bindparam("rank_q", type_=String), bindparam("rank_len", type_=Integer)
     word, word_start = bindparam("rank_word", type_=String), bindparam("rank_word_start", type_=String)
     instr = func.strpos if kind == "postgresql" else func.instr  # (haystack, needle) in both
     name = func.coalesce(Customer.name_fold, "")
@@ -464,38 +527,82 @@ def rank_params(q: str) -> dict[str, Any]:
     return {"rank_q": qf, "rank_len": len(qf), "rank_word": f" {qf} ", "rank_word_start": f" {qf}"}
 
 
+# PostgreSQL's search indexes (migration 0011): the same calls as the index definitions, or the planner cannot use them
+SEARCH_TEXT: Any = func.guanxi_search_text(Customer.name_fold, Customer.name_pinyin, Customer.phones, Customer.emails,
+                                           Customer.wechat)
+SEARCH_GRAMS: Any = func.guanxi_search_grams(Customer.name_fold, Customer.name_pinyin, Customer.emails, Customer.wechat)
+
+
+def pg_search_conditions(terms: list[str]) -> list[ColumnElement[bool]]:
+    """Index conditions for the query terms: a term of 3+ characters is a substring of the search text (pg_trgm),
+    one of 2 characters (or one Chinese character) an element of the gram array. A single letter or digit has no
+    index of its own: [] when no term has one."""
+    grams = [t for t in terms if len(t) == 2 or (len(t) == 1 and search.has_cjk(t))]
+    conds: list[ColumnElement[bool]] = [SEARCH_TEXT.like(f"%{t}%") for t in terms if len(t) >= 3]
+    if grams:
+        conds.append(SEARCH_GRAMS.op("@>")(literal(grams, type_=ARRAY(Text))))
+    if conds:  # a single letter beside longer terms is checked on the rows found
+        conds += [SEARCH_TEXT.like(f"%{t}%") for t in terms if len(t) == 1 and not search.has_cjk(t)]
+    return conds
+
+
+async def ranked_pg(
+    session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
+) -> tuple[list[Any], bool]:
+    """PostgreSQL: the visible matches of `q` best first, in one statement, and whether the candidates were capped.
+
+    Candidates are what the caller may see (`where`: scope, filters, live): names starting with the query from the
+    name index (never capped away), and up to SEARCH_CAP rows from the search indexes; only those are ranked.
+    """
+    terms = search.query_terms(q)
+    if not terms:
+        return [], False
+    conds = pg_search_conditions(terms)
+    if not conds:  # single letters or digits: names whose pinyin starts with the first, containing the others
+        first = terms[0][0]
+        conds = [Customer.name_sort >= first, Customer.name_sort < first + "\U0010ffff",
+                 *(SEARCH_TEXT.like(f"%{t}%") for t in terms[1:])]
+    # each candidate is ranked where it is read (no second visit by primary key), its tier computed once
+    cols = (Customer.id, Customer.updated_at, tier.label("tier"))
+    tokens = select(*cols).where(*where, *conds).limit(SEARCH_CAP).cte("tokens")
+    qs = q.strip()
+    prefix = select(*cols).where(*where, Customer.name >= qs, Customer.name < qs + "\U0010ffff").limit(50)
+    both = union(select(tokens), prefix).subquery("candidates")
+    found = select(func.count()).select_from(tokens).scalar_subquery()
+    rows = (await session.execute(
+        select(both.c.id, found.label("found"))
+        .where(both.c.tier > 0)
+        .order_by(both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc()),
+        rank_params(q),
+    )).all()
+    return list(rows), bool(rows) and rows[0].found >= SEARCH_CAP
+
+
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
-    kind = dialect(session)
-    if kind == "postgresql":
-        tsq = " & ".join(f"{t}:*" for t in terms)
-        rows = await session.scalars(
-            select(Customer.id)
-            .where(Customer.workspace_id == p.workspace_id, text("customers.search @@ to_tsquery('simple', :tsq)"))
-            .params(tsq=tsq)
-            .limit(SEARCH_CAP)
-        )
-        return list(rows)
+    """SQLite: FTS5 matches of the workspace's live customers (one FTS table serves every workspace: without the
+    join, another workspace's matches could fill the cap)."""
     match = " AND ".join(f'"{t}"*' for t in terms)
-    ids = list(await session.scalars(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :m LIMIT :n"),
-                                     {"m": match, "n": SEARCH_CAP}))
+    ids = list(await session.scalars(
+        text("SELECT f.rowid FROM customer_fts f JOIN customers c ON c.id = f.rowid WHERE customer_fts MATCH :m "
+             "AND c.workspace_id = :ws AND c.deleted_at IS NULL LIMIT :n"),
+        {"m": match, "ws": p.workspace_id, "n": SEARCH_CAP}))
     return ids
 
 
 async def index_search(session: AsyncSession, customer: Customer, identities: list[tuple[str, str]]) -> None:
-    phones = [v for k, v in identities if k == "phone"]
-    emails = [v for k, v in identities if k == "email"]
-    extra = [customer.wechat or ""]
-    doc = search.document(customer.name, phones, emails, extra)
+    """The name keys on the row; on SQLite the FTS5 document too. PostgreSQL's search indexes are expressions over
+    the row's own columns (name_fold, name_pinyin, phones, emails, wechat; migration 0011): kept by the row."""
     customer.name_pinyin = search.pinyin_key(customer.name)
     customer.name_sort = search.sort_key(customer.name)
     customer.name_fold = search.fold_name(customer.name)
     if dialect(session) == "postgresql":
-        await session.execute(text("UPDATE customers SET search = to_tsvector('simple', :doc) WHERE id = :id"),
-                              {"doc": doc, "id": customer.id})
-    else:
-        await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer.id})
-        await session.execute(text("INSERT INTO customer_fts(rowid, doc) VALUES (:id, :doc)"),
-                              {"id": customer.id, "doc": doc})
+        return
+    phones = [v for k, v in identities if k == "phone"]
+    emails = [v for k, v in identities if k == "email"]
+    doc = search.document(customer.name, phones, emails, [customer.wechat or ""])
+    await session.execute(text("DELETE FROM customer_fts WHERE rowid = :id"), {"id": customer.id})
+    await session.execute(text("INSERT INTO customer_fts(rowid, doc) VALUES (:id, :doc)"),
+                          {"id": customer.id, "doc": doc})
 
 
 async def unindex_search(session: AsyncSession, customer_id: int) -> None:

@@ -328,7 +328,13 @@ async def list_customers(
         if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= count_cap or not isinstance(capped, bool):
             raise Problem(400, "invalid_cursor")
         position, known_total = (value, last_id), (total, capped)
-    rows, nxt = await repo.page(session, where, ref, desc, n, position)
+    if ref.name == "owner_id":  # by the owner's name in pinyin order, like the name sort; the unowned last
+        sees_others = p.scope == "all" or (p.scope == "team" and bool(p.team_ids))
+        owners: list[int | None] = [*await repo.owners_in_name_order(session, p.workspace_id), None] if sees_others \
+            else [p.user_id]
+        rows, nxt = await repo.page_by_owner(session, where, owners[::-1] if desc else owners, n, position)
+    else:
+        rows, nxt = await repo.page(session, where, ref, desc, n, position)
     if known_total is not None:
         total, capped = known_total
     elif nxt is None:
@@ -357,12 +363,17 @@ async def _search(
 
 async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[Any], bool]:
     """The visible matches of `q` (rows with `.id`), best first, and whether the candidate set was capped."""
-    ids = await repo.search_candidates(session, p, q)
-    if not ids or not search.fold_name(q):
+    if not search.fold_name(q):
         return [], False
+    kind = repo.dialect(session)
     # a field the role may not read in full must not answer searches either, one guess at a time
     phones_ok, emails_ok, wechat_ok = (filterable(p, "customers", f) for f in ("phones", "emails", "wechat"))
-    tier = repo.rank_expr(repo.dialect(session), q.strip().isdigit(), phones_ok, emails_ok, wechat_ok)
+    tier = repo.rank_expr(kind, q.strip().isdigit(), phones_ok, emails_ok, wechat_ok)
+    if kind == "postgresql":
+        return await repo.ranked_pg(session, q, where, tier)
+    ids = await repo.search_candidates(session, p, q)
+    if not ids:
+        return [], False
     ranked = (await session.execute(
         select(Customer.id).where(*where, Customer.id.in_(repo.IDS), tier > 0)
         .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}

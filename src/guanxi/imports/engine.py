@@ -928,15 +928,14 @@ def _doc(values: dict[str, Any], identities: list[tuple[str, str]]) -> str:
                            [v for k, v in identities if k == "email"], [values.get("wechat") or ""])
 
 
-async def _index(session: AsyncSession, docs: list[tuple[int, str]], *, replace: bool) -> None:
-    if not docs:
+Indexed = tuple[int, dict[str, Any], list[tuple[str, str]]]  # customer id, its values, its identities
+
+
+async def _index(session: AsyncSession, indexed: list[Indexed], *, replace: bool) -> None:
+    """SQLite's FTS5 documents. PostgreSQL indexes the customer rows themselves (migration 0011): nothing to do."""
+    if not indexed or session.get_bind().dialect.name == "postgresql":
         return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("UPDATE customers SET search = to_tsvector('simple', d.doc) FROM "
-                                   "unnest(CAST(:ids AS bigint[]), CAST(:docs AS text[])) AS d(id, doc) "
-                                   "WHERE customers.id = d.id"),
-                              {"ids": [i for i, _ in docs], "docs": [d for _, d in docs]})
-        return
+    docs = [(cid, _doc(values, identities)) for cid, values, identities in indexed]
     if replace:
         await session.execute(text("DELETE FROM customer_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
                               {"ids": "[" + ",".join(str(i) for i, _ in docs) + "]"})
@@ -952,7 +951,7 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
     ids = await reserve_ids(session, "customers", len(new))
     inserts: list[dict[str, Any]] = []
     idents: list[dict[str, Any]] = []
-    docs: list[tuple[int, str]] = []
+    docs: list[Indexed] = []
     items: list[Any] = []
     for cid, r in zip(ids, new, strict=True):
         v = r.values
@@ -973,7 +972,7 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
         named = name_identity(rec["name"], rec["city"])
         identities += [named] if named else []
         idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val} for k, val in identities]
-        docs.append((cid, _doc(rec, identities)))
+        docs.append((cid, rec, identities))
         after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
         after = {k: val for k, val in after.items() if val not in (None, [], {})}
         items.append((cid, rec["name"], created_changes(after), cid, {}))
@@ -1009,7 +1008,7 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
     changes_out: list[Any] = []
     params: list[dict[str, Any]] = []
     idents: list[dict[str, Any]] = []
-    docs: list[tuple[int, str]] = []
+    docs: list[Indexed] = []
     for cid in ids:
         old = current.get(cid)
         if old is None:
@@ -1038,18 +1037,18 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         named = name_identity(new["name"], new["city"])
         identities = list(dict.fromkeys(identities + ([named] if named else [])))
         idents += [{"workspace_id": ctx.p.workspace_id, "customer_id": cid, "kind": k, "value": v} for k, v in identities]
-        docs.append((cid, _doc(new, identities)))
+        docs.append((cid, new, identities))
         changes_out.append((cid, new["name"], changes, cid, {}))
     if params:
         await session.execute(update(_C).where(_C.c.id == bindparam("_id"))
                               .values({k: bindparam(k) for k in _UPDATABLE}), params)
         done = [d[0] for d in docs]
-        old = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
-                                     .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
+        old_idents = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
+                                            .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
         await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})
         await session.execute(insert(_IDENT), idents)
         await dedupe_repo.refresh(session, ctx.p.workspace_id, "customer",
-                                  [*((k, v) for k, v in old), *((i["kind"], i["value"]) for i in idents)])
+                                  [*((k, v) for k, v in old_idents), *((i["kind"], i["value"]) for i in idents)])
         moved = [x["_id"] for x in params if x["owner_id"] != current[x["_id"]]["owner_id"]]
         if moved:  # their contacts' groups change owner too (per-owner rows of the duplicates page)
             await dedupe_repo.refresh(session, ctx.p.workspace_id, "contact",

@@ -4,7 +4,7 @@ with overwrite, and keep it if they are resumed; per-owner rows of the duplicate
 page), filled from the groups.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-06 07:00:00
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from guanxi.dedupe.repository import rebuild_owners_sync
 
 revision = '0012'
-down_revision = '0007'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
