@@ -12,7 +12,7 @@ from guanxi.demo import data
 
 def guanxi(tmp_path, *args, env=None, input_=None):
     e = {**os.environ, "GUANXI_DATA_DIR": str(tmp_path), "GUANXI_DATABASE_URL": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "guanxi.cli", *args], capture_output=True, text=True, env=e,
+    return subprocess.run([sys.executable, "-m", "guanxi.cli", *args], check=False, capture_output=True, text=True, env=e,
                           input=input_, timeout=300)
 
 

@@ -20,9 +20,9 @@ from guanxi.activities.endpoints import router as activities_router
 from guanxi.config import Settings, get_settings
 from guanxi.customers.endpoints import router as customers_router
 from guanxi.db import Database
+from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.exports.endpoints import router as exports_router
 from guanxi.imports.endpoints import router as imports_router
-from guanxi.dedupe.endpoints import router as dedupe_router
 from guanxi.jobs.endpoints import router as jobs_router
 from guanxi.kit import errors
 from guanxi.kit.errors import Problem, problem_response

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
-        if v and not (v.startswith("sqlite") or v.startswith("postgresql")):
+        if v and not (v.startswith(("sqlite", "postgresql"))):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return v
 
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             url = self.database_url
-            if url.startswith("postgresql://") or url.startswith("postgres://"):
+            if url.startswith(("postgresql://", "postgres://")):
                 url = "postgresql+asyncpg://" + url.split("://", 1)[1]
             elif url.startswith("sqlite://"):
                 url = "sqlite+aiosqlite://" + url.split("://", 1)[1]

@@ -4,8 +4,6 @@ from guanxi.accounts.models import ApiKey, AuthSession, LoginThrottle, Role, Tea
 from guanxi.activities.models import Attachment, Interaction, InteractionChannel, Note, Task
 from guanxi.audit.models import AuditEntry, DomainEvent, IdempotencyRecord
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
-from guanxi.exports.models import ExportJob
-from guanxi.imports.models import Import, ImportFailure
 from guanxi.dedupe.models import (
     ContactIdentity,
     ContactMerge,
@@ -14,6 +12,8 @@ from guanxi.dedupe.models import (
     DuplicateGroup,
     DuplicateGroupOwner,
 )
+from guanxi.exports.models import ExportJob
+from guanxi.imports.models import Import, ImportFailure
 from guanxi.kit.models import Base
 from guanxi.kit.outbox import JobOutbox
 from guanxi.notifications.models import Notification
@@ -26,16 +26,16 @@ __all__ = [
     "Base",
     "Contact",
     "ContactIdentity",
+    "ContactMerge",
     "CustomFieldDef",
     "Customer",
     "CustomerIdentity",
-    "ContactMerge",
     "CustomerMerge",
     "DomainEvent",
-    "ExportJob",
     "DuplicateDismissal",
     "DuplicateGroup",
     "DuplicateGroupOwner",
+    "ExportJob",
     "IdempotencyRecord",
     "Import",
     "ImportFailure",

@@ -82,7 +82,7 @@ async def test_filters_on_standard_and_custom_fields(client, db):
     b = await make_customer(db, w, "sales", name="乙", city="上海", stage="potential",
                             custom={"budget": "20000.00", "intent": "low", "products": ["saas"], "vip": False})
     c = await make_customer(db, w, "sales", name="丙", city="杭州", stage="lost")
-    f = lambda *xs: "&".join(f"filter={x}" for x in xs)  # noqa: E731
+    f = lambda *xs: "&".join(f"filter={x}" for x in xs)
     assert set(await _ids(client, w, "sales", f("city:eq:杭州"))) == {a.id, c.id}
     assert set(await _ids(client, w, "sales", f("stage:in:loyal,lost"))) == {a.id, c.id}
     assert await _ids(client, w, "sales", f("tags:contains:重点客户")) == [a.id]

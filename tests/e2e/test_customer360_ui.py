@@ -33,7 +33,7 @@ PHONE_SMALL = {"width": 375, "height": 812}
 
 
 def iso(d: dt.datetime) -> str:
-    return d.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return d.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quiet(pg: Any) -> None:
@@ -57,7 +57,7 @@ def open_customer(pg: Any, customer_id: int) -> None:
 def seed_history(api: Api, customer: dict[str, Any]) -> None:
     """A few weeks of a real relationship, through the API: calls, a visit, notes, tasks, stage and grade moves."""
     cid = customer["id"]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     contacts = api.get(f"/customers/{cid}/contacts")["items"]
     ids = [contacts[0]["id"]] if contacts else []
     api.post("/interactions", {
@@ -233,7 +233,7 @@ def test_edit_an_interaction(page: Any, rep: Api, account: dict[str, Any]) -> No
 
 def test_complete_tasks_from_my_work(page: Any, rep: Api, account: dict[str, Any]) -> None:
     uniq = uuid.uuid4().hex[:4]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     follow_up = f"回访确认试用效果 {uniq}"
     weekly = f"整理每周客户周报 {uniq}"
     rep.post("/interactions", {"customer_id": account["id"], "channel": "meeting", "summary": "季度回顾会议",
@@ -285,7 +285,7 @@ def test_task_reminder_arrives_in_the_bell(page: Any, rep: Api, account: dict[st
     login(page, SALES_EAST)
     bell = page.get_by_test_id("notification-bell")
     bell.wait_for()
-    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     task = rep.post("/tasks", {"title": title, "due_at": iso(due), "customer_id": account["id"],
                                "remind_before_minutes": 5})  # remind_at is already past: due at the next sweep
     assert task["remind_at"], task

@@ -26,25 +26,25 @@ async def test_the_server_runs_an_import_with_live_progress(db, database_url, tm
     app = create_app(settings, database=db)
     w = await make_world(db)
     data = ("客户名称,手机\n" + "".join(f"客户{i},139{i:08d}\n" for i in range(12_000))).encode()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            imp = (await upload(client, w, "admin", "a.csv", data)).json()
-            r = await call(client, w, "admin", "POST", f"/api/v1/imports/{imp['id']}/run")
-            assert r.status_code == 202
-            seen = []
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                out = (await call(client, w, "admin", "GET", f"/api/v1/imports/{imp['id']}")).json()
-                seen.append((out["status"], out["processed"]))
-                if out["status"] == "done":
-                    break
-                # the app answers while the import runs: it gives up the writer between batches
-                r = await call(client, w, "sales", "POST", "/api/v1/customers",
-                               json={"kind": "person", "name": f"并发{len(seen)}"})
-                assert r.status_code == 201
-                await asyncio.sleep(0.05)
-            assert out["status"] == "done" and out["created"] == 12_000, out
-            assert any(s == "running" and 0 < n < 12_000 for s, n in seen), seen  # progress as batches commit
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        imp = (await upload(client, w, "admin", "a.csv", data)).json()
+        r = await call(client, w, "admin", "POST", f"/api/v1/imports/{imp['id']}/run")
+        assert r.status_code == 202
+        seen = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            out = (await call(client, w, "admin", "GET", f"/api/v1/imports/{imp['id']}")).json()
+            seen.append((out["status"], out["processed"]))
+            if out["status"] == "done":
+                break
+            # the app answers while the import runs: it gives up the writer between batches
+            r = await call(client, w, "sales", "POST", "/api/v1/customers",
+                           json={"kind": "person", "name": f"并发{len(seen)}"})
+            assert r.status_code == 201
+            await asyncio.sleep(0.05)
+        assert out["status"] == "done" and out["created"] == 12_000, out
+        assert any(s == "running" and 0 < n < 12_000 for s, n in seen), seen  # progress as batches commit
     app.state.jobs.flush()
 
 

@@ -186,8 +186,8 @@ async def _clean(session: AsyncSession, p: Principal, data: dict[str, Any], exis
         errors.append(FieldError("website", "invalid_value"))
     identities: list[tuple[str, str]] | None = None
     if "phones" in data or "emails" in data:
-        phones = data["phones"] if "phones" in data else (existing.phones if existing else [])
-        emails = data["emails"] if "emails" in data else (existing.emails if existing else [])
+        phones = data.get("phones", existing.phones if existing else [])
+        emails = data.get("emails", existing.emails if existing else [])
         out["phones"], out["emails"], identities = normalize_contact_points(phones, emails, errors)
     if "tags" in data:
         tags: list[str] = []

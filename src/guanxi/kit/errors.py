@@ -132,7 +132,7 @@ def from_validation(exc: RequestValidationError) -> Problem:
             return Problem(400, "invalid_json", detail=t("invalid_json"))
         code = _PYDANTIC_CODES.get(typ)
         if code is None:
-            code = "invalid_type" if typ.endswith("_type") or typ.endswith("_parsing") else "invalid_value"
+            code = "invalid_type" if typ.endswith(("_type", "_parsing")) else "invalid_value"
         ctx = err.get("ctx") or {}
         message = t(code)
         if code == "invalid_value" and isinstance(ctx.get("error"), Exception | str):

@@ -49,7 +49,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}  # noqa: RUF012 (read by SQLAlchemy)
 
 
 class BusinessMixin:
@@ -58,11 +58,11 @@ class BusinessMixin:
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
 
     @declared_attr
-    def workspace_id(cls) -> Mapped[int]:  # noqa: N805
+    def workspace_id(cls) -> Mapped[int]:
         return mapped_column(ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
 
     @declared_attr
-    def created_by(cls) -> Mapped[int | None]:  # noqa: N805
+    def created_by(cls) -> Mapped[int | None]:
         return mapped_column(ID, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
