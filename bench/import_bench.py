@@ -245,7 +245,7 @@ def main() -> int:
     shutil.rmtree(data_dir, ignore_errors=True)
     setup_info = asyncio.run(setup(url))
     ctx = {"users": setup_info["users"], "now": datetime(2026, 11, 23, 12, tzinfo=UTC), "kind": "sqlite",
-           "contact_p": 0.0, "name_pinyin": False, "workspace_id": setup_info["workspace_id"], "seed": args.seed,
+           "contact_p": 0.0, "name_pinyin": False, "name_sort": False, "name_fold": False, "workspace_id": setup_info["workspace_id"], "seed": args.seed,
            "user_names": {u["key"]: u["name"] for u in demo.USERS}}
     main_csv = var / f"customers-{args.rows}-{args.seed}.csv"
     print(f"generating {main_csv.name} …", file=sys.stderr)

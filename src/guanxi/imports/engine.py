@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,6 +102,8 @@ class Ctx:
     created_lines: array = field(default_factory=lambda: array("q"))
     options: dict[str, dict[str, str]] = field(default_factory=dict)  # custom select options by folded label
     required_custom: list[str] = field(default_factory=list)  # required custom fields the mapping fills
+    # identity values of this batch that live customers hold already (from the duplicate lookup)
+    held: set[tuple[str, str]] = field(default_factory=set)
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -540,6 +543,7 @@ async def _customer_duplicates(session: AsyncSession, ctx: Ctx, rows: list[Row])
                 .group_by(CustomerIdentity.value), {"ids": vals[i:i + 5000]})
             for value, cid in res.all():
                 hits[(kind, value)] = cid
+    ctx.held = set(hits)
     found = sorted(set(hits.values()))
     info: dict[int, Any] = {}
     for i in range(0, len(found), 5000):
@@ -947,8 +951,13 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
         await bulk_insert(session, _C, inserts)
         if idents:
             await bulk_insert(session, _IDENT, idents)
-            # "create anyway" may have made duplicates: the 查重合并 page must list them
-            await dedupe_repo.refresh(session, p.workspace_id, "customer", [(i["kind"], i["value"]) for i in idents])
+            # "create anyway" may have made duplicates: the 查重合并 page must list them. A value no live customer
+            # held before this batch (the lookup's answer) and only one new customer holds has one holder: it has
+            # no group and gets none, so only the others are recounted.
+            keys = [(i["kind"], i["value"]) for i in idents]
+            many = Counter(keys)
+            await dedupe_repo.refresh(session, p.workspace_id, "customer",
+                                      [kv for kv in many if many[kv] > 1 or kv in ctx.held])
         await _index(session, docs, replace=False)
         ctx.remember(ids, [r.line for r in new])
     updated = await _update_customers(session, ctx, [r for r in rows if r.action == "update" and r.target_id], now)
