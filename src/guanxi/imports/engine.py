@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -79,6 +79,19 @@ class Row:
     target_id: int | None = None  # the record an update changes
     merge_into: Row | None = None  # an earlier row of the same batch this one updates
     customer: Any = None  # the customer row a contact, interaction or task belongs to
+    prep: Prepared | None = None  # a new customer's row, built ahead (see `prepare_customer`)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """What cleaning needs of a custom field's definition: a plain copy, so a context can go to another process."""
+
+    key: str
+    type: str
+    options: list[dict[str, str]]
+    required: bool
+    label: str
+    label_en: str | None
 
 
 @dataclass
@@ -89,7 +102,7 @@ class Ctx:
     mode: str
     columns: list[tuple[int, str]]  # (column index, field key)
     tz: str = DEFAULT_TZ
-    defs: dict[str, CustomFieldDef] = field(default_factory=dict)
+    defs: dict[str, FieldDef] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
     channel_labels: dict[str, str] = field(default_factory=dict)
@@ -164,7 +177,8 @@ async def load_context(session: AsyncSession, p: Principal, import_type: str, la
     if import_type == "customers":
         defs = await session.scalars(select(CustomFieldDef).where(CustomFieldDef.workspace_id == p.workspace_id,
                                                                   CustomFieldDef.entity == "customer"))
-        ctx.defs = {d.key: d for d in defs}
+        ctx.defs = {d.key: FieldDef(d.key, d.type, list(d.options or []), bool(d.required), d.label, d.label_en)
+                    for d in defs}
         mapped = {k for _, k in columns}
         ctx.required_custom = [d.key for d in ctx.defs.values() if d.required and f"custom.{d.key}" in mapped]
         ctx.sources = _opt_map(SOURCE_LABELS)
@@ -276,7 +290,7 @@ def _option(ctx: Ctx, row: Row, key: str, raw: str, table: dict[str, str]) -> No
         row.values[key] = v
 
 
-def _options(d: CustomFieldDef) -> dict[str, str]:
+def _options(d: FieldDef) -> dict[str, str]:
     by: dict[str, str] = {}
     for o in d.options:
         for k in (o.get("label_en") or "", o.get("label") or "", o["value"]):
@@ -747,6 +761,7 @@ def _merge_rows(rows: list[Row]) -> None:
             while target.merge_into is not None:
                 target = target.merge_into
             _merge_values(target.values, r.values)
+            target.prep = None  # its values changed: built again by the writer
             for kv in r.identities:
                 if kv not in target.identities and kv[0] != "name":
                     target.identities.append(kv)
@@ -842,16 +857,18 @@ def json_columns(t: Any) -> tuple[str, ...]:
     return tuple(c.name for c in t.c if isinstance(c.type, JSON))
 
 
-async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]]) -> None:
+async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]], *, encoded: bool = False) -> None:
     """Many rows of one table; every row has the same keys. On SQLite straight through the driver's executemany,
     each value converted by its column type's own SQLAlchemy bind processor (so stored exactly as the ORM stores
-    it): per-row statement bookkeeping was a third of an import's write time."""
+    it): per-row statement bookkeeping was a third of an import's write time. `encoded`: the rows' JSON columns
+    are JSON text already."""
     if not rows:
         return
     cols = json_columns(t)
-    for r in rows:
-        for c in cols:
-            r[c] = _json(r[c])
+    if not encoded:
+        for r in rows:
+            for c in cols:
+                r[c] = _json(r[c])
     if session.get_bind().dialect.name != "sqlite":
         await session.execute(insert(light(t)), rows)
         return
@@ -866,31 +883,37 @@ async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]])
     raw.driver_connection._conn.executemany(sql, params)  # type: ignore[union-attr]  # InlineSQLite: this thread
 
 
-def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, list[Any], int | None,
+def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, Any, int | None,
                                                                                     dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One audit row and one domain event per record, as `audit.change` writes them."""
     p = ctx.p
     audits, events = [], []
     kind = f"{record_type}.{past(action)}"
     for record_id, label, changes, customer_id, payload in items:
+        # JSON text built here (the changes encoded once for both rows): {"items": changes} and
+        # {"label": label, "changes": changes, **payload}
+        ch = changes if isinstance(changes, str) else _json(changes)
+        extra = _json(payload)[1:-1] if payload else ""
         audits.append({"workspace_id": p.workspace_id, "at": now, "user_id": p.user_id, "user_name": p.name,
                        "action": action, "record_type": record_type, "record_id": record_id,
-                       "record_label": (label or "")[:200] or None, "changes": {"items": changes}, "ip": p.ip})
+                       "record_label": (label or "")[:200] or None, "changes": '{"items":' + ch + "}", "ip": p.ip})
         events.append({"workspace_id": p.workspace_id, "at": now, "kind": kind, "record_type": record_type,
                        "record_id": record_id, "actor_id": p.user_id, "customer_id": customer_id,
-                       "payload": {"label": label, "changes": changes, **payload}, "dispatched_at": None})
+                       "payload": '{"label":' + _json(label) + ',"changes":' + ch + ("," + extra if extra else "") + "}",
+                       "dispatched_at": None})
     return audits, events
 
 
 async def _write_events(session: AsyncSession, audits: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     if audits:
-        await bulk_insert(session, AuditEntry.__table__, audits)
-        await bulk_insert(session, DomainEvent.__table__, events)
+        await bulk_insert(session, AuditEntry.__table__, audits, encoded=True)
+        await bulk_insert(session, DomainEvent.__table__, events, encoded=True)
 
 
 CUSTOMER_FIELDS = tuple(cs.CustomerWrite.model_fields)
 _C: Any = Customer.__table__
 _IDENT: Any = CustomerIdentity.__table__  # Core, not the ORM's bulk path
+_C_JSON = ("phones", "emails", "tags", "custom")
 
 
 def _doc(values: dict[str, Any], identities: list[tuple[str, str]]) -> str:
@@ -915,6 +938,41 @@ async def _index(session: AsyncSession, docs: list[tuple[int, str]], *, replace:
         "INSERT INTO customer_fts(rowid, doc) VALUES (?, ?)", docs)
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A new customer's row built from its cleaned values before the duplicate checks (in the import's worker
+    process when there is one): only the id and the timestamps are left for the writer."""
+
+    fields: dict[str, Any]  # the customers columns but id, workspace, creator and timestamps; JSON columns encoded
+    identities: list[tuple[str, str]]
+    doc: str  # the search document
+    changes: str  # the audit row's and the event's changes, JSON
+
+
+def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
+    p, v = ctx.p, r.values
+    name = v["name"]
+    rec = {"kind": v.get("kind") or "company", "name": name, "name_pinyin": search.pinyin_key(name),
+           "name_sort": search.sort_key(name), "name_fold": search.fold_name(name), "industry": v.get("industry"),
+           "size": v.get("size"), "province": v.get("province"), "city": v.get("city"),
+           "district": v.get("district"), "address": v.get("address"), "phones": v.get("phones") or [],
+           "emails": v.get("emails") or [], "wechat": v.get("wechat"), "website": v.get("website"),
+           "source": v.get("source"), "stage": v.get("stage") or "potential", "grade": v.get("grade"),
+           "tags": v.get("tags") or [], "owner_id": v.get("owner_id", p.user_id),
+           "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
+           "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {}}
+    identities = [kv for kv in r.identities if kv[0] != "name"]
+    named = name_identity(name, rec["city"])
+    identities += [named] if named else []
+    after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
+    after = {k: val for k, val in after.items() if val not in (None, [], {})}
+    changes = _json(created_changes(after))
+    doc = _doc(rec, identities)
+    for c in _C_JSON:
+        rec[c] = _json(rec[c])
+    return Prepared(rec, identities, doc, changes)
+
+
 async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
@@ -924,31 +982,17 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
     idents: list[dict[str, Any]] = []
     docs: list[tuple[int, str]] = []
     items: list[Any] = []
+    fixed = {"workspace_id": p.workspace_id, "created_by": p.user_id, "created_at": now, "updated_at": now,
+             "version": 1, "deleted_at": None, "last_contacted_at": None}
     for cid, r in zip(ids, new, strict=True):
-        v = r.values
-        rec = {"id": cid, "workspace_id": p.workspace_id, "created_by": p.user_id, "created_at": now,
-               "updated_at": now, "version": 1, "deleted_at": None, "kind": v.get("kind") or "company",
-               "name": v["name"], "name_pinyin": search.pinyin_key(v["name"]), "name_sort": search.sort_key(v["name"]),
-               "name_fold": search.fold_name(v["name"]), "industry": v.get("industry"),
-               "size": v.get("size"), "province": v.get("province"), "city": v.get("city"),
-               "district": v.get("district"), "address": v.get("address"), "phones": v.get("phones") or [],
-               "emails": v.get("emails") or [], "wechat": v.get("wechat"), "website": v.get("website"),
-               "source": v.get("source"), "stage": v.get("stage") or "potential", "grade": v.get("grade"),
-               "tags": v.get("tags") or [], "owner_id": v.get("owner_id", p.user_id),
-               "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
-               "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {},
-               "last_contacted_at": None}
-        inserts.append(rec)
-        identities = [kv for kv in r.identities if kv[0] != "name"]
-        named = name_identity(rec["name"], rec["city"])
-        identities += [named] if named else []
-        idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val} for k, val in identities]
-        docs.append((cid, _doc(rec, identities)))
-        after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
-        after = {k: val for k, val in after.items() if val not in (None, [], {})}
-        items.append((cid, rec["name"], created_changes(after), cid, {}))
+        pr = r.prep if r.prep is not None else prepare_customer(ctx, r)
+        inserts.append({"id": cid, **fixed, **pr.fields})
+        idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val}
+                   for k, val in pr.identities]
+        docs.append((cid, pr.doc))
+        items.append((cid, pr.fields["name"], pr.changes, cid, {}))
     if inserts:
-        await bulk_insert(session, _C, inserts)
+        await bulk_insert(session, _C, inserts, encoded=True)
         if idents:
             await bulk_insert(session, _IDENT, idents)
             # "create anyway" may have made duplicates: the 查重合并 page must list them. A value no live customer
@@ -1018,12 +1062,12 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         await session.execute(update(_C).where(_C.c.id == bindparam("_id"))
                               .values({k: bindparam(k) for k in _UPDATABLE}), params)
         done = [d[0] for d in docs]
-        old = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
-                                     .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
+        held = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
+                                      .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
         await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})
         await session.execute(insert(_IDENT), idents)
         await dedupe_repo.refresh(session, ctx.p.workspace_id, "customer",
-                                  [*((k, v) for k, v in old), *((i["kind"], i["value"]) for i in idents)])
+                                  [*((k, v) for k, v in held), *((i["kind"], i["value"]) for i in idents)])
         await _index(session, docs, replace=True)
     return changes_out
 
