@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -546,15 +547,19 @@ async def _customer_duplicates(session: AsyncSession, ctx: Ctx, rows: list[Row])
         for k, v in r.identities:
             wanted[k].add(v)
     hits: dict[tuple[str, str], int] = {}
+    pg = session.get_bind().dialect.name == "postgresql"
+    # the values as one parameter (a JSON array on SQLite, an array on PostgreSQL): an expanding IN of 5,000
+    # parameters cost more to compile than the lookup itself
+    lookup = text("SELECT i.value, min(i.customer_id) FROM customer_identities i JOIN customers c ON c.id = "
+                  "i.customer_id WHERE i.workspace_id = :ws AND i.kind = :kind AND i.value "
+                  + ("= ANY(CAST(:vals AS text[]))" if pg else "IN (SELECT value FROM json_each(:vals))")
+                  + " AND c.deleted_at IS NULL GROUP BY i.value")
     for kind, values in wanted.items():
         vals = sorted(values)
         for i in range(0, len(vals), 5000):
-            res = await session.execute(
-                select(CustomerIdentity.value, func.min(CustomerIdentity.customer_id))
-                .join(Customer, Customer.id == CustomerIdentity.customer_id)
-                .where(CustomerIdentity.workspace_id == ctx.p.workspace_id, CustomerIdentity.kind == kind,
-                       CustomerIdentity.value.in_(IDS), Customer.deleted_at.is_(None))
-                .group_by(CustomerIdentity.value), {"ids": vals[i:i + 5000]})
+            part = vals[i:i + 5000]
+            res = await session.execute(lookup, {"ws": ctx.p.workspace_id, "kind": kind,
+                                                 "vals": part if pg else _json(part)})
             for value, cid in res.all():
                 hits[(kind, value)] = cid
     ctx.held = set(hits)
@@ -872,13 +877,39 @@ async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]],
     if session.get_bind().dialect.name != "sqlite":
         await session.execute(insert(light(t)), rows)
         return
+    keys = tuple(rows[0])
+    get = itemgetter(*keys)
+    await insert_values(session, t, keys, [get(r) if len(keys) > 1 else (r[keys[0]],) for r in rows])
+
+
+async def insert_values(session: AsyncSession, t: Any, keys: tuple[str, ...], rows: list[Any]) -> None:
+    """bulk_insert of rows given as value tuples in the order of `keys` (JSON columns as JSON text)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(insert(light(t)), [dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    cols = json_columns(t)
     conn = await session.connection()
     dialect = conn.dialect
-    keys = list(rows[0])
     procs = [None if k in cols else t.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
     sql = f"INSERT INTO {t.name} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
-    params = [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, (r[k] for k in keys), strict=True))
-              for r in rows]
+    active = [(i, p) for i, p in enumerate(procs) if p is not None]
+    params: list[Any] = []
+    last: dict[int, tuple[Any, Any]] = {}  # a batch's timestamps are one object: converted once per column
+    for vals in rows:
+        if active:
+            vals = list(vals)
+            for i, proc in active:
+                v = vals[i]
+                if v is not None:
+                    seen = last.get(i)
+                    if seen is not None and seen[0] is v:
+                        vals[i] = seen[1]
+                    else:
+                        vals[i] = out = proc(v)
+                        last[i] = (v, out)
+        params.append(vals)
     raw = await conn.get_raw_connection()
     raw.driver_connection._conn.executemany(sql, params)  # type: ignore[union-attr]  # InlineSQLite: this thread
 
@@ -943,7 +974,7 @@ class Prepared:
     """A new customer's row built from its cleaned values before the duplicate checks (in the import's worker
     process when there is one): only the id and the timestamps are left for the writer."""
 
-    fields: dict[str, Any]  # the customers columns but id, workspace, creator and timestamps; JSON columns encoded
+    fields: tuple[Any, ...]  # the values of PREP_COLUMNS (JSON columns encoded)
     identities: list[tuple[str, str]]
     doc: str  # the search document
     changes: str  # the audit row's and the event's changes, JSON
@@ -970,7 +1001,13 @@ def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
     doc = _doc(rec, identities)
     for c in _C_JSON:
         rec[c] = _json(rec[c])
-    return Prepared(rec, identities, doc, changes)
+    return Prepared(tuple(rec.values()), identities, doc, changes)
+
+
+# the order in which prepare_customer builds a customer's values
+PREP_COLUMNS = ("kind", "name", "name_pinyin", "name_sort", "name_fold", "industry", "size", "province", "city",
+                "district", "address", "phones", "emails", "wechat", "website", "source", "stage", "grade", "tags",
+                "owner_id", "team_id", "birthday", "notes", "custom")
 
 
 async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
@@ -978,21 +1015,22 @@ async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> 
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
     ids = await reserve_ids(session, "customers", len(new))
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
     idents: list[dict[str, Any]] = []
     docs: list[tuple[int, str]] = []
     items: list[Any] = []
     fixed = {"workspace_id": p.workspace_id, "created_by": p.user_id, "created_at": now, "updated_at": now,
              "version": 1, "deleted_at": None, "last_contacted_at": None}
+    fixed_values = tuple(fixed.values())
     for cid, r in zip(ids, new, strict=True):
         pr = r.prep if r.prep is not None else prepare_customer(ctx, r)
-        inserts.append({"id": cid, **fixed, **pr.fields})
+        inserts.append((cid, *fixed_values, *pr.fields))
         idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val}
                    for k, val in pr.identities]
         docs.append((cid, pr.doc))
-        items.append((cid, pr.fields["name"], pr.changes, cid, {}))
+        items.append((cid, pr.fields[1], pr.changes, cid, {}))
     if inserts:
-        await bulk_insert(session, _C, inserts, encoded=True)
+        await insert_values(session, _C, ("id", *fixed, *PREP_COLUMNS), inserts)
         if idents:
             await bulk_insert(session, _IDENT, idents)
             # "create anyway" may have made duplicates: the 查重合并 page must list them. A value no live customer

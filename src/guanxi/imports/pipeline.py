@@ -27,7 +27,8 @@ from guanxi.imports import engine, files
 
 log = logging.getLogger("guanxi.imports")
 
-MIN_ROWS = 20_000  # smaller files: starting a process (~1 s of imports) costs more than it saves
+# smaller files: starting a process (~1 s of imports) costs more than it saves (the variable: tests, operators)
+MIN_ROWS = int(os.environ.get("GUANXI_IMPORT_WORKER_MIN_ROWS", "20000"))
 DEPTH = 2  # batches cleaned ahead of the writer
 
 Batch = tuple[int, list[engine.Row]]  # (records read, cleaned rows)
@@ -36,9 +37,12 @@ Batch = tuple[int, list[engine.Row]]  # (records read, cleaned rows)
 def clean_batch(ctx: engine.Ctx, chunk: list[tuple[int, list[str]]]) -> list[engine.Row]:
     rows = [engine.clean_row(ctx, line, cells) for line, cells in chunk]
     if ctx.type == "customers":
+        slim = ctx.mode != "update"  # no later error and no merge needs more of a valid row than its name
         for r in rows:
             if not r.errors:
                 r.prep = engine.prepare_customer(ctx, r)
+                if slim:  # less to hand over between the processes
+                    r.cells, r.values = [], {"name": r.values["name"]}
     return rows
 
 
