@@ -46,14 +46,16 @@ def clean_batch(ctx: engine.Ctx, chunk: list[tuple[int, list[str]]]) -> list[eng
     return rows
 
 
-def _put(out: Any, item: Any, parent: int) -> bool:
+def _put(out: Any, item: Any, parent: int) -> None:
     while True:
         try:
             out.put(item, timeout=1.0)
-            return True
+            return
         except queue.Full:
-            if os.getppid() != parent:  # the importing process is gone: nobody will read this
-                return False
+            if os.getppid() != parent:
+                # the importing process is gone (kill -9): nobody reads the queue, and a normal exit would wait
+                # for its feeder thread to write into a pipe that nobody empties
+                os._exit(0)
 
 
 def _work(ctx: engine.Ctx, source: tuple[Any, ...], skip: int, batch: int, out: Any, parent: int) -> None:
@@ -65,8 +67,7 @@ def _work(ctx: engine.Ctx, source: tuple[Any, ...], skip: int, batch: int, out: 
             if not chunk:
                 break
             rows = clean_batch(ctx, chunk)
-            if not _put(out, ("rows", len(chunk), rows, time.process_time()), parent):
-                return
+            _put(out, ("rows", len(chunk), rows, time.process_time()), parent)
             if len(chunk) < batch:
                 break
         _put(out, ("end", 0, [], time.process_time()), parent)
