@@ -35,10 +35,10 @@ def sample_file(sales_name: str) -> bytes:
             rows.append(["", "12345", "not-an-email@", "杭州", "未知阶段", "不存在的人", "2023-13-45", "", "", ""])
         elif i % 29 == 3:  # an earlier row again: its phone, or its name in the same city written another way
             j = i - 2
-            rows.append([f"星河{j}科技" if i % 2 else f"星河{j} 科技", f"139{j:08d}" if i % 2 else "", "",
+            rows.append([f"鹏程{j}物流" if i % 2 else f"鹏程{j} 物流", f"137{j:08d}" if i % 2 else "", "",
                          "杭州", "忠诚客户", "", "", "新标签", "又一行", ""])
         else:
-            rows.append([f"星河{i}科技", f"139{i:08d}; 0571-8{i:07d}", f"Sales{i}@XingHe{i}.cn", "杭州",
+            rows.append([f"鹏程{i}物流", f"137{i:08d}; 0571-8{i:07d}", f"Sales{i}@PengCheng{i}.cn", "杭州",
                          ["潜在客户", "忠诚客户", "流失"][i % 3], sales_name if i % 4 == 0 else "", "2020/5/1",
                          "VIP；老客户", f"备注{i}", f"wx{i}"])
     buf = io.StringIO()
@@ -111,9 +111,9 @@ async def test_the_worker_gives_what_one_process_gives_even_when_interrupted(cli
         assert await runner.run_import(db, settings, imp["id"], batch=50, timings=timings) == "done"
         assert (timings.get("worker_cpu", 0) > 0) == use_worker
         got.append(await outcome(db, w, imp["id"]))
-        assert await search_names(client, w, "13900000200") == ["星河200科技"]
-        assert await search_names(client, w, "xinghe201") == ["星河201科技"]  # pinyin
-        assert await search_names(client, w, "sales202") == ["星河202科技"]
+        assert await search_names(client, w, "13700000200") == ["鹏程200物流"]
+        assert await search_names(client, w, "pengcheng201") == ["鹏程201物流"]  # pinyin
+        assert await search_names(client, w, "sales202") == ["鹏程202物流"]
     one, two = got
     assert one["counts"] == two["counts"] and one["counts"][1] == 240
     assert one["counts"][2] > 150 and one["counts"][5] == 7
