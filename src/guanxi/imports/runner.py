@@ -125,6 +125,7 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
             return "failed"
         ctx = await engine.load_context(session, p, imp.type, imp.language, imp.duplicate_mode, imp.headers,
                                         imp.mapping)
+        imp_type = imp.type
         snapshot = {c: getattr(imp, c) for c in ("file_format", "delimiter", "headers", "checkpoint", "total_rows",
                                                   "processed", "created", "updated", "skipped", "failed", "language")}
         path, codec = file_path(settings, imp), codec_of(imp)
@@ -178,6 +179,8 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
             if on_progress is not None:
                 on_progress(Progress(total=snapshot["total_rows"], **counts))
             batches += 1
+            if db.kind == "postgresql" and imp_type == "customers" and batches & (batches - 1) == 0:
+                await _analyze(db)
             if stop_after is not None and batches >= stop_after:
                 return "running"
     except Stopped:
@@ -193,6 +196,17 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
             spent["worker_cpu"] = spent.get("worker_cpu", 0.0) + worker.cpu
     await _finish(db, import_id, attempt, "done", None)
     return "done"
+
+
+async def _analyze(db: Database) -> None:
+    """Fresh planner statistics after the 1st, 2nd, 4th, 8th … batch (PostgreSQL).
+
+    A large import into a new or small workspace grows `customer_identities` many times over before autovacuum
+    looks at it; planned with the old numbers, the duplicate lookup (`value = ANY(5,000 values)`) filtered the
+    whole identity range instead of walking the index: 15 s instead of 0.2 s per lookup at 300,000 identities."""
+    async with db.session() as session:
+        await session.execute(text("ANALYZE customer_identities"))
+        await session.execute(text("ANALYZE customers"))
 
 
 async def _batches(ctx: engine.Ctx, source: tuple[Any, ...], skip: int,
