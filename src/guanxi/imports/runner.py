@@ -3,7 +3,8 @@
 A run first claims the import with one conditional UPDATE (queued, or running with a lease that ran out — its
 process died) and gets a new attempt number. Each batch then:
 
-1. reads and cleans the next BATCH records (no lock held: this is most of the CPU work),
+1. reads and cleans the next BATCH records (no lock held: this is most of the CPU work; for large files a worker
+   process does it, batches ahead, see `pipeline.py`),
 2. takes the writer turn (SQLite) and, in one transaction, looks up duplicates, writes the records, their
    identities, search documents, audit rows, domain events and failed rows, and moves the import's checkpoint
    and counters forward — on the condition that the import is still running under this attempt,
