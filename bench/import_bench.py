@@ -189,7 +189,8 @@ async def run_import(url: str, data_dir: Path, csv_path: Path, admin_id: int, wo
         t1, cpu1 = time.perf_counter(), time.process_time()
         timings: dict[str, float] = {}
         status = await runner.run_import(db, settings, import_id, on_progress=progress, batch=batch, timings=timings)
-        took, cpu = time.perf_counter() - t1, time.process_time() - cpu1
+        took, main_cpu = time.perf_counter() - t1, time.process_time() - cpu1
+        cpu = main_cpu + timings.get("worker_cpu", 0.0)  # the import's worker process (large files) counts too
         async with db.session() as session:
             imp2 = await session.get(Import, import_id)
             assert imp2 is not None
@@ -205,6 +206,7 @@ async def run_import(url: str, data_dir: Path, csv_path: Path, admin_id: int, wo
                 "import_seconds": round(took, 2), "rows_per_s": round((info.total_rows or 0) / took),
                 # other work on a shared machine slows the wall clock; CPU time says what the import itself costs
                 "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round((info.total_rows or 0) / max(cpu, 1e-9)),
+                "main_cpu_seconds": round(main_cpu, 2), "worker_cpu_seconds": round(timings.get("worker_cpu", 0.0), 2),
                 "load_average": os.getloadavg()[0],
                 "created": imp2.created, "updated": imp2.updated, "skipped": imp2.skipped, "failed": imp2.failed,
                 "customers_in_workspace": customers, "search_hits_for_last_name": found,
@@ -245,7 +247,7 @@ def main() -> int:
     shutil.rmtree(data_dir, ignore_errors=True)
     setup_info = asyncio.run(setup(url))
     ctx = {"users": setup_info["users"], "now": datetime(2026, 11, 23, 12, tzinfo=UTC), "kind": "sqlite",
-           "contact_p": 0.0, "name_pinyin": False, "workspace_id": setup_info["workspace_id"], "seed": args.seed,
+           "contact_p": 0.0, "name_pinyin": False, "name_sort": False, "name_fold": False, "workspace_id": setup_info["workspace_id"], "seed": args.seed,
            "user_names": {u["key"]: u["name"] for u in demo.USERS}}
     main_csv = var / f"customers-{args.rows}-{args.seed}.csv"
     print(f"generating {main_csv.name} …", file=sys.stderr)

@@ -27,9 +27,10 @@ def cli(tmp_path: Path, database_url: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "guanxi.cli", "import", *args]
 
 
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+def env(tmp_path: Path, database_url: str, worker: bool = False) -> dict[str, str]:
     return {**os.environ, "GUANXI_DATA_DIR": str(tmp_path), "GUANXI_DATABASE_URL": database_url,
-            "GUANXI_SECRET_KEY": "test", "COLUMNS": "120"}
+            "GUANXI_SECRET_KEY": "test", "COLUMNS": "120",
+            "GUANXI_IMPORT_WORKER_MIN_ROWS": "0" if worker else "1000000000"}
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8-sig") -> None:
@@ -79,9 +80,30 @@ async def test_cli_import_report_and_failed_rows(db, database_url, tmp_path):
     assert r.returncode == 1 and "no active user" in r.stderr
 
 
-async def test_kill_9_in_the_middle_then_resume(db, database_url, tmp_path):
+def children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker-process"])
+async def test_kill_9_in_the_middle_then_resume(db, database_url, tmp_path, worker):
     """A real crash: the CLI is killed with SIGKILL after some batches committed; --resume finishes the import
-    and every row is there exactly once."""
+    and every row is there exactly once. With the worker process (large files) too: it ends by itself when the
+    CLI is killed, and the resumed run starts a new one."""
     started = time.perf_counter()
     w = await make_world(db)
     n = 6000
@@ -98,7 +120,7 @@ async def test_kill_9_in_the_middle_then_resume(db, database_url, tmp_path):
     # the test waits on the database, not on the process
     proc = subprocess.Popen(cli(tmp_path, database_url, str(path), "--workspace", w.slug,  # noqa: ASYNC220
                                 "--user", w.users["admin"].email, "--batch", "100"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(tmp_path, database_url))
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(tmp_path, database_url, worker))
     checkpoint = 0
     import_id = None
     deadline = time.monotonic() + 240
@@ -112,16 +134,22 @@ async def test_kill_9_in_the_middle_then_resume(db, database_url, tmp_path):
                 break
         await asyncio.sleep(0.02)
     assert proc.poll() is None, f"the import ended before it could be killed: {proc.stderr.read()!r}"  # type: ignore[union-attr]
+    helpers = children(proc.pid)
+    assert bool(helpers) == worker
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    gone_by = time.monotonic() + 15
+    while time.monotonic() < gone_by and any(alive(pid) for pid in helpers):
+        await asyncio.sleep(0.1)
+    assert not [pid for pid in helpers if alive(pid)], "the worker outlived the import"
     async with db.session() as s:
         imp = await s.get(Import, import_id)
         assert imp.status == "running" and 1000 <= imp.checkpoint < n and imp.checkpoint % 100 == 0
         before = await s.scalar(select(func.count()).select_from(Customer).where(Customer.workspace_id == w.workspace_id))
         assert before == imp.created  # what was committed is counted, nothing more
     r = await asyncio.to_thread(subprocess.run, cli(tmp_path, database_url, "--resume", str(import_id)),
-                                capture_output=True, text=True, env=env(tmp_path, database_url), timeout=300)
+                                capture_output=True, text=True, env=env(tmp_path, database_url, worker), timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "resuming after row" in r.stdout
     bad = sum(1 for i in range(n) if i % 500 == 7)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -83,6 +85,19 @@ class Row:
     target_id: int | None = None  # the record an update changes
     merge_into: Row | None = None  # an earlier row of the same batch this one updates
     customer: Any = None  # the customer row a contact, interaction or task belongs to
+    prep: Prepared | None = None  # a new customer's row, built ahead (see `prepare_customer`)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """What cleaning needs of a custom field's definition: a plain copy, so a context can go to another process."""
+
+    key: str
+    type: str
+    options: list[dict[str, str]]
+    required: bool
+    label: str
+    label_en: str | None
 
 
 @dataclass
@@ -94,7 +109,7 @@ class Ctx:
     columns: list[tuple[int, str]]  # (column index, field key)
     fill: bool = True  # an update fills the record's empty fields only (else the file's non-empty values win)
     tz: str = DEFAULT_TZ
-    defs: dict[str, CustomFieldDef] = field(default_factory=dict)
+    defs: dict[str, FieldDef] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
     channel_labels: dict[str, str] = field(default_factory=dict)
@@ -108,6 +123,8 @@ class Ctx:
     options: dict[str, dict[str, str]] = field(default_factory=dict)  # custom select options by folded label
     required_custom: list[str] = field(default_factory=list)  # required custom fields the mapping fills
     principals: dict[int, Principal | None] = field(default_factory=dict)  # task assignees, as the app sees them
+    # identity values of this batch that live customers hold already (from the duplicate lookup)
+    held: set[tuple[str, str]] = field(default_factory=set)
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -169,7 +186,8 @@ async def load_context(session: AsyncSession, p: Principal, import_type: str, la
     if import_type == "customers":
         defs = await session.scalars(select(CustomFieldDef).where(CustomFieldDef.workspace_id == p.workspace_id,
                                                                   CustomFieldDef.entity == "customer"))
-        ctx.defs = {d.key: d for d in defs}
+        ctx.defs = {d.key: FieldDef(d.key, d.type, list(d.options or []), bool(d.required), d.label, d.label_en)
+                    for d in defs}
         mapped = {k for _, k in columns}
         ctx.required_custom = [d.key for d in ctx.defs.values() if d.required and f"custom.{d.key}" in mapped]
         ctx.sources = _opt_map(SOURCE_LABELS)
@@ -281,7 +299,7 @@ def _option(ctx: Ctx, row: Row, key: str, raw: str, table: dict[str, str]) -> No
         row.values[key] = v
 
 
-def _options(d: CustomFieldDef) -> dict[str, str]:
+def _options(d: FieldDef) -> dict[str, str]:
     by: dict[str, str] = {}
     for o in d.options:
         for k in (o.get("label_en") or "", o.get("label") or "", o["value"]):
@@ -549,17 +567,22 @@ async def _customer_duplicates(session: AsyncSession, ctx: Ctx, rows: list[Row])
         for k, v in r.identities:
             wanted[k].add(v)
     hits: dict[tuple[str, str], int] = {}
+    pg = session.get_bind().dialect.name == "postgresql"
+    # the values as one parameter (a JSON array on SQLite, an array on PostgreSQL): an expanding IN of 5,000
+    # parameters cost more to compile than the lookup itself
+    lookup = text("SELECT i.value, min(i.customer_id) FROM customer_identities i JOIN customers c ON c.id = "
+                  "i.customer_id WHERE i.workspace_id = :ws AND i.kind = :kind AND i.value "
+                  + ("= ANY(CAST(:vals AS text[]))" if pg else "IN (SELECT value FROM json_each(:vals))")
+                  + " AND c.deleted_at IS NULL GROUP BY i.value")
     for kind, values in wanted.items():
         vals = sorted(values)
         for i in range(0, len(vals), 5000):
-            res = await session.execute(
-                select(CustomerIdentity.value, func.min(CustomerIdentity.customer_id))
-                .join(Customer, Customer.id == CustomerIdentity.customer_id)
-                .where(CustomerIdentity.workspace_id == ctx.p.workspace_id, CustomerIdentity.kind == kind,
-                       CustomerIdentity.value.in_(IDS), Customer.deleted_at.is_(None))
-                .group_by(CustomerIdentity.value), {"ids": vals[i:i + 5000]})
+            part = vals[i:i + 5000]
+            res = await session.execute(lookup, {"ws": ctx.p.workspace_id, "kind": kind,
+                                                 "vals": part if pg else _json(part)})
             for value, cid in res.all():
                 hits[(kind, value)] = cid
+    ctx.held = set(hits)
     found = sorted(set(hits.values()))
     info: dict[int, Any] = {}
     for i in range(0, len(found), 5000):
@@ -764,6 +787,7 @@ def _merge_rows(ctx: Ctx, rows: list[Row]) -> None:
             while target.merge_into is not None:
                 target = target.merge_into
             _merge_values(target.values, r.values, ctx.fill)
+            target.prep = None  # its values changed: built again by the writer
             for kv in r.identities:
                 if kv not in target.identities and kv[0] != "name":
                     target.identities.append(kv)
@@ -872,55 +896,89 @@ def json_columns(t: Any) -> tuple[str, ...]:
     return tuple(c.name for c in t.c if isinstance(c.type, JSON))
 
 
-async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]]) -> None:
+async def bulk_insert(session: AsyncSession, t: Any, rows: list[dict[str, Any]], *, encoded: bool = False) -> None:
     """Many rows of one table; every row has the same keys. On SQLite straight through the driver's executemany,
     each value converted by its column type's own SQLAlchemy bind processor (so stored exactly as the ORM stores
-    it): per-row statement bookkeeping was a third of an import's write time."""
+    it): per-row statement bookkeeping was a third of an import's write time. `encoded`: the rows' JSON columns
+    are JSON text already."""
     if not rows:
         return
     cols = json_columns(t)
-    for r in rows:
-        for c in cols:
-            r[c] = _json(r[c])
+    if not encoded:
+        for r in rows:
+            for c in cols:
+                r[c] = _json(r[c])
     if session.get_bind().dialect.name != "sqlite":
         await session.execute(insert(light(t)), rows)
         return
+    keys = tuple(rows[0])
+    get = itemgetter(*keys)
+    await insert_values(session, t, keys, [get(r) if len(keys) > 1 else (r[keys[0]],) for r in rows])
+
+
+async def insert_values(session: AsyncSession, t: Any, keys: tuple[str, ...], rows: list[Any]) -> None:
+    """bulk_insert of rows given as value tuples in the order of `keys` (JSON columns as JSON text)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(insert(light(t)), [dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    cols = json_columns(t)
     conn = await session.connection()
     dialect = conn.dialect
-    keys = list(rows[0])
     procs = [None if k in cols else t.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
     sql = f"INSERT INTO {t.name} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
-    params = [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, (r[k] for k in keys), strict=True))
-              for r in rows]
+    active = [(i, p) for i, p in enumerate(procs) if p is not None]
+    params: list[Any] = []
+    last: dict[int, tuple[Any, Any]] = {}  # a batch's timestamps are one object: converted once per column
+    for vals in rows:
+        if active:
+            vals = list(vals)
+            for i, proc in active:
+                v = vals[i]
+                if v is not None:
+                    seen = last.get(i)
+                    if seen is not None and seen[0] is v:
+                        vals[i] = seen[1]
+                    else:
+                        vals[i] = out = proc(v)
+                        last[i] = (v, out)
+        params.append(vals)
     raw = await conn.get_raw_connection()
     raw.driver_connection._conn.executemany(sql, params)  # type: ignore[union-attr]  # InlineSQLite: this thread
 
 
-def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, list[Any], int | None,
+def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, Any, int | None,
                                                                                     dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One audit row and one domain event per record, as `audit.change` writes them."""
     p = ctx.p
     audits, events = [], []
     kind = f"{record_type}.{past(action)}"
     for record_id, label, changes, customer_id, payload in items:
+        # JSON text built here (the changes encoded once for both rows): {"items": changes} and
+        # {"label": label, "changes": changes, **payload}
+        ch = changes if isinstance(changes, str) else _json(changes)
+        extra = _json(payload)[1:-1] if payload else ""
         audits.append({"workspace_id": p.workspace_id, "at": now, "user_id": p.user_id, "user_name": p.name,
                        "action": action, "record_type": record_type, "record_id": record_id,
-                       "record_label": (label or "")[:200] or None, "changes": {"items": changes}, "ip": p.ip})
+                       "record_label": (label or "")[:200] or None, "changes": '{"items":' + ch + "}", "ip": p.ip})
         events.append({"workspace_id": p.workspace_id, "at": now, "kind": kind, "record_type": record_type,
                        "record_id": record_id, "actor_id": p.user_id, "customer_id": customer_id,
-                       "payload": {"label": label, "changes": changes, **payload}, "dispatched_at": None})
+                       "payload": '{"label":' + _json(label) + ',"changes":' + ch + ("," + extra if extra else "") + "}",
+                       "dispatched_at": None})
     return audits, events
 
 
 async def _write_events(session: AsyncSession, audits: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     if audits:
-        await bulk_insert(session, AuditEntry.__table__, audits)
-        await bulk_insert(session, DomainEvent.__table__, events)
+        await bulk_insert(session, AuditEntry.__table__, audits, encoded=True)
+        await bulk_insert(session, DomainEvent.__table__, events, encoded=True)
 
 
 CUSTOMER_FIELDS = tuple(cs.CustomerWrite.model_fields)
 _C: Any = Customer.__table__
 _IDENT: Any = CustomerIdentity.__table__  # Core, not the ORM's bulk path
+_C_JSON = ("phones", "emails", "tags", "custom")
 
 
 def _doc(values: dict[str, Any], identities: list[tuple[str, str]]) -> str:
@@ -928,14 +986,10 @@ def _doc(values: dict[str, Any], identities: list[tuple[str, str]]) -> str:
                            [v for k, v in identities if k == "email"], [values.get("wechat") or ""])
 
 
-Indexed = tuple[int, dict[str, Any], list[tuple[str, str]]]  # customer id, its values, its identities
-
-
-async def _index(session: AsyncSession, indexed: list[Indexed], *, replace: bool) -> None:
+async def _index(session: AsyncSession, docs: list[tuple[int, str]], *, replace: bool) -> None:
     """SQLite's FTS5 documents. PostgreSQL indexes the customer rows themselves (migration 0011): nothing to do."""
-    if not indexed or session.get_bind().dialect.name == "postgresql":
+    if not docs or session.get_bind().dialect.name == "postgresql":
         return
-    docs = [(cid, _doc(values, identities)) for cid, values, identities in indexed]
     if replace:
         await session.execute(text("DELETE FROM customer_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
                               {"ids": "[" + ",".join(str(i) for i, _ in docs) + "]"})
@@ -944,44 +998,77 @@ async def _index(session: AsyncSession, indexed: list[Indexed], *, replace: bool
         "INSERT INTO customer_fts(rowid, doc) VALUES (?, ?)", docs)
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A new customer's row built from its cleaned values before the duplicate checks (in the import's worker
+    process when there is one): only the id and the timestamps are left for the writer."""
+
+    fields: tuple[Any, ...]  # the values of PREP_COLUMNS (JSON columns encoded)
+    identities: list[tuple[str, str]]
+    doc: str  # the search document
+    changes: str  # the audit row's and the event's changes, JSON
+
+
+def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
+    p, v = ctx.p, r.values
+    name = v["name"]
+    rec = {"kind": v.get("kind") or "company", "name": name, "name_pinyin": search.pinyin_key(name),
+           "name_sort": search.sort_key(name), "name_fold": search.fold_name(name), "industry": v.get("industry"),
+           "size": v.get("size"), "province": v.get("province"), "city": v.get("city"),
+           "district": v.get("district"), "address": v.get("address"), "phones": v.get("phones") or [],
+           "emails": v.get("emails") or [], "wechat": v.get("wechat"), "website": v.get("website"),
+           "source": v.get("source"), "stage": v.get("stage") or "potential", "grade": v.get("grade"),
+           "tags": v.get("tags") or [], "owner_id": v.get("owner_id", p.user_id),
+           "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
+           "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {}}
+    identities = [kv for kv in r.identities if kv[0] != "name"]
+    named = name_identity(name, rec["city"])
+    identities += [named] if named else []
+    after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
+    after = {k: val for k, val in after.items() if val not in (None, [], {})}
+    changes = _json(created_changes(after))
+    doc = _doc(rec, identities)
+    for c in _C_JSON:
+        rec[c] = _json(rec[c])
+    return Prepared(tuple(rec.values()), identities, doc, changes)
+
+
+# the order in which prepare_customer builds a customer's values
+PREP_COLUMNS = ("kind", "name", "name_pinyin", "name_sort", "name_fold", "industry", "size", "province", "city",
+                "district", "address", "phones", "emails", "wechat", "website", "source", "stage", "grade", "tags",
+                "owner_id", "team_id", "birthday", "notes", "custom")
+
+
 async def _write_customers(session: AsyncSession, ctx: Ctx, rows: list[Row]) -> tuple[int, set[int]]:
     p = ctx.p
     now = utcnow()
     new = [r for r in rows if r.action == "create"]
     ids = await reserve_ids(session, "customers", len(new))
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
     idents: list[dict[str, Any]] = []
-    docs: list[Indexed] = []
+    docs: list[tuple[int, str]] = []
     items: list[Any] = []
+    fixed = {"workspace_id": p.workspace_id, "created_by": p.user_id, "created_at": now, "updated_at": now,
+             "version": 1, "deleted_at": None, "last_contacted_at": None}
+    fixed_values = tuple(fixed.values())
     for cid, r in zip(ids, new, strict=True):
-        v = r.values
-        rec = {"id": cid, "workspace_id": p.workspace_id, "created_by": p.user_id, "created_at": now,
-               "updated_at": now, "version": 1, "deleted_at": None, "kind": v.get("kind") or "company",
-               "name": v["name"], "name_pinyin": search.pinyin_key(v["name"]), "name_sort": search.sort_key(v["name"]),
-               "name_fold": search.fold_name(v["name"]), "industry": v.get("industry"),
-               "size": v.get("size"), "province": v.get("province"), "city": v.get("city"),
-               "district": v.get("district"), "address": v.get("address"), "phones": v.get("phones") or [],
-               "emails": v.get("emails") or [], "wechat": v.get("wechat"), "website": v.get("website"),
-               "source": v.get("source"), "stage": v.get("stage") or "potential", "grade": v.get("grade"),
-               "tags": v.get("tags") or [], "owner_id": v.get("owner_id", p.user_id),
-               "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
-               "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {},
-               "last_contacted_at": None}
-        inserts.append(rec)
-        identities = [kv for kv in r.identities if kv[0] != "name"]
-        named = name_identity(rec["name"], rec["city"])
-        identities += [named] if named else []
-        idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val} for k, val in identities]
-        docs.append((cid, rec, identities))
-        after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
-        after = {k: val for k, val in after.items() if val not in (None, [], {})}
-        items.append((cid, rec["name"], created_changes(after), cid, {}))
+        pr = r.prep if r.prep is not None else prepare_customer(ctx, r)
+        inserts.append((cid, *fixed_values, *pr.fields))
+        idents += [{"workspace_id": p.workspace_id, "customer_id": cid, "kind": k, "value": val}
+                   for k, val in pr.identities]
+        docs.append((cid, pr.doc))
+        items.append((cid, pr.fields[1], pr.changes, cid, {}))
     if inserts:
-        await bulk_insert(session, _C, inserts)
+        await insert_values(session, _C, ("id", *fixed, *PREP_COLUMNS), inserts)
         if idents:
             await bulk_insert(session, _IDENT, idents)
-            # "create anyway" may have made duplicates: the 查重合并 page must list them
-            await dedupe_repo.refresh(session, p.workspace_id, "customer", [(i["kind"], i["value"]) for i in idents])
+            # "create anyway" may have made duplicates: the 查重合并 page must list them. A value no live customer
+            # held before this batch (the lookup's answer) and only one new customer holds has one holder: it has
+            # no group and gets none, so only the others are recounted.
+            keys = [(i["kind"], i["value"]) for i in idents]
+            many = Counter(keys)
+            await dedupe_repo.refresh(session, p.workspace_id, "customer",
+                                      [kv for kv in many if many[kv] > 1 or kv in ctx.held])
         await _index(session, docs, replace=False)
         ctx.remember(ids, [r.line for r in new])
     updated = await _update_customers(session, ctx, [r for r in rows if r.action == "update" and r.target_id], now)
@@ -995,6 +1082,7 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
     """Existing customers updated with the file's non-empty values; lists are joined, custom fields merged."""
     if not rows:
         return []
+    sqlite = session.get_bind().dialect.name != "postgresql"
     by_target: dict[int, dict[str, Any]] = {}
     extra_idents: dict[int, list[tuple[str, str]]] = {}
     for r in rows:
@@ -1008,7 +1096,7 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
     changes_out: list[Any] = []
     params: list[dict[str, Any]] = []
     idents: list[dict[str, Any]] = []
-    docs: list[Indexed] = []
+    docs: list[tuple[int, str]] = []
     for cid in ids:
         old = current.get(cid)
         if old is None:
@@ -1037,12 +1125,13 @@ async def _update_customers(session: AsyncSession, ctx: Ctx, rows: list[Row], no
         named = name_identity(new["name"], new["city"])
         identities = list(dict.fromkeys(identities + ([named] if named else [])))
         idents += [{"workspace_id": ctx.p.workspace_id, "customer_id": cid, "kind": k, "value": v} for k, v in identities]
-        docs.append((cid, new, identities))
+        if sqlite:  # PostgreSQL indexes the row itself
+            docs.append((cid, _doc(new, identities)))
         changes_out.append((cid, new["name"], changes, cid, {}))
     if params:
         await session.execute(update(_C).where(_C.c.id == bindparam("_id"))
                               .values({k: bindparam(k) for k in _UPDATABLE}), params)
-        done = [d[0] for d in docs]
+        done = [x["_id"] for x in params]
         old_idents = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value)
                                             .where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})).all()
         await session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id.in_(IDS)), {"ids": done})
