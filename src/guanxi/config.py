@@ -44,6 +44,10 @@ class Settings(BaseSettings):
                                       description="a job claimed this long ago by a process that died runs again")
     reminder_interval_seconds: float = Field(default=20.0, ge=1, le=3600)
 
+    # imports: files with this many rows or more are read and cleaned in a second process while the first writes
+    import_worker_min_rows: int = Field(default=20_000, ge=0, le=1_000_000_000,
+                                        description="rows from which an import cleans in a worker process")
+
     # exports: bigger lists are written by a background job into data_dir/exports, kept this many days
     export_keep_days: float = Field(default=7, gt=0, le=365, description="days an export job's file is kept")
     export_job_threshold: int = Field(default=10_000, ge=1, le=100_000,

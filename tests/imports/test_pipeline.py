@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from guanxi.audit.models import AuditEntry, DomainEvent
 from guanxi.customers.models import Customer, CustomerIdentity
 from guanxi.dedupe.models import DuplicateGroup
-from guanxi.imports import clean, pipeline, runner
+from guanxi.imports import clean, runner
 from guanxi.imports.models import Import, ImportFailure
 from guanxi.kit.normalize import PhoneError, normalize_email, normalize_phone
 from tests.fixtures.factories import call, make_world
@@ -89,8 +89,8 @@ async def search_names(client, w, q: str) -> list[str]:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("mode", ["skip", "update", "create"])
-async def test_the_worker_gives_what_one_process_gives_even_when_interrupted(client, db, settings, monkeypatch,
-                                                                            mode):
+async def test_the_worker_gives_what_one_process_gives_even_when_interrupted(client, db, settings, mode):
+    base = settings
     got = []
     for use_worker in (False, True):
         w = await make_world(db)
@@ -100,7 +100,7 @@ async def test_the_worker_gives_what_one_process_gives_even_when_interrupted(cli
                        json={"mapping": imp["mapping"], "duplicate_mode": mode})
         assert r.status_code == 200, r.text
         await call(client, w, "admin", "POST", f"/api/v1/imports/{imp['id']}/run")
-        monkeypatch.setattr(pipeline, "MIN_ROWS", 0 if use_worker else 10**9)
+        settings = base.model_copy(update={"import_worker_min_rows": 0 if use_worker else 10**9})
         # two batches, then the process "dies": the lease runs out and another run resumes from the checkpoint
         assert await runner.run_import(db, settings, imp["id"], batch=50, stop_after=2) == "running"
         async with db.session() as s:
@@ -129,11 +129,11 @@ async def test_the_worker_gives_what_one_process_gives_even_when_interrupted(cli
         assert two["groups"], "customers created anyway are listed as duplicates"
 
 
-async def test_a_failing_worker_fails_the_import(client, db, settings, monkeypatch):
+async def test_a_failing_worker_fails_the_import(client, db, settings):
     w = await make_world(db)
     imp = (await upload(client, w, "admin", "客户.csv", sample_file(w.users["sales"].name))).json()
     await call(client, w, "admin", "POST", f"/api/v1/imports/{imp['id']}/run")
-    monkeypatch.setattr(pipeline, "MIN_ROWS", 0)
+    settings = settings.model_copy(update={"import_worker_min_rows": 0})
     async with db.session() as s:
         row = await s.get(Import, imp["id"])
         row.storage_path = row.storage_path + ".gone"  # the worker cannot open the file

@@ -27,8 +27,6 @@ from guanxi.imports import engine, files
 
 log = logging.getLogger("guanxi.imports")
 
-# smaller files: starting a process (~1 s of imports) costs more than it saves (the variable: tests, operators)
-MIN_ROWS = int(os.environ.get("GUANXI_IMPORT_WORKER_MIN_ROWS", "20000"))
 DEPTH = 2  # batches cleaned ahead of the writer
 
 Batch = tuple[int, list[engine.Row]]  # (records read, cleaned rows)

@@ -137,7 +137,7 @@ async def run_import(db: Database, settings: Settings, import_id: int, *,
     source = (path, snapshot["file_format"], codec, snapshot["delimiter"], len(snapshot["headers"]))
     worker: pipeline.Worker | None = None
     try:
-        if (snapshot["total_rows"] or 0) - checkpoint >= pipeline.MIN_ROWS:
+        if (snapshot["total_rows"] or 0) - checkpoint >= settings.import_worker_min_rows:
             worker = pipeline.Worker(ctx, source, checkpoint, batch)
         source_batches = worker.batches() if worker is not None else _batches(ctx, source, checkpoint, batch)
         batches = 0
