@@ -140,6 +140,11 @@ def record_scope(p: Principal, workspace_col: Any, owner_col: Any, team_col: Any
     return and_(ws, owner_col == p.user_id)
 
 
+def sees_only_own(p: Principal) -> bool:
+    """The record scope reduces to the caller's own records (what `record_scope` falls back to)."""
+    return not (p.scope == "all" or (p.scope == "team" and bool(p.team_ids)))
+
+
 def owner_in_scope(p: Principal, owner_id: int | None, owner_team_id: int | None) -> bool:
     if p.scope == "all":
         return True

@@ -16,7 +16,14 @@ from guanxi.activities import files
 from guanxi.activities.models import Attachment, Interaction, Note, Task
 from guanxi.audit import service as audit
 from guanxi.audit.models import AuditEntry, DomainEvent
-from guanxi.authz.core import Principal, apply_field_rules, check_writable, filterable, owner_in_scope
+from guanxi.authz.core import (
+    Principal,
+    apply_field_rules,
+    check_writable,
+    filterable,
+    owner_in_scope,
+    sees_only_own,
+)
 from guanxi.customers import repository as repo
 from guanxi.customers import schemas as s
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef, SourceChannel
@@ -329,9 +336,9 @@ async def list_customers(
             raise Problem(400, "invalid_cursor")
         position, known_total = (value, last_id), (total, capped)
     if ref.name == "owner_id":  # by the owner's name in pinyin order, like the name sort; the unowned last
-        sees_others = p.scope == "all" or (p.scope == "team" and bool(p.team_ids))
-        owners: list[int | None] = [*await repo.owners_in_name_order(session, p.workspace_id), None] if sees_others \
-            else [p.user_id]
+        # only the owners the record scope can reach are walked (`where` carries the scope itself)
+        owners: list[int | None] = [p.user_id] if sees_only_own(p) else \
+            [*await repo.owners_in_name_order(session, p.workspace_id), None]
         rows, nxt = await repo.page_by_owner(session, where, owners[::-1] if desc else owners, n, position)
     else:
         rows, nxt = await repo.page(session, where, ref, desc, n, position)
