@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from tests.fixtures.factories import call, make_custom_field, make_customer, make_world
@@ -273,3 +275,82 @@ async def test_search_short_terms_and_edits_keep_the_index_current(client, db):
     assert (await call(client, w, "sales", "DELETE", f"/api/v1/customers/{firm.id}",
                        headers={"If-Match": got.headers["ETag"]})).status_code in (200, 204)
     assert await _ids(client, w, "sales", "q=云栖") == []
+
+
+async def test_exact_names_are_never_capped_away(client, db, monkeypatch):
+    from guanxi.customers import repository as repo
+
+    monkeypatch.setattr(repo, "SEARCH_CAP", 3)
+    monkeypatch.setattr(repo, "PREFIX_CAP", 2)
+    w = await make_world(db)
+    longer = [await make_customer(db, w, "sales", name=f"李明{i}号商行") for i in range(6)]
+    exact = await make_customer(db, w, "sales", kind="person", name="李明")  # the last written: read last by any scan
+    found = await _ids(client, w, "sales", "q=李明")
+    assert found[0] == exact.id
+    assert set(found[1:]) <= {c.id for c in longer} and len(found) >= 3
+
+
+async def test_search_candidates_come_from_the_search_indexes(client, db):
+    """PostgreSQL cannot estimate `LIKE '%…%'`; asked for the first 300 matches it walked the workspace in some index
+    order and filtered every row (seconds at a million customers). With 20,000 customers, replay the statement a
+    search ran and check that its matches are read from the search indexes."""
+    from sqlalchemy import event, text
+
+    w = await make_world(db)
+    wanted = {(await make_customer(db, w, "admin", name=f"星河{i:02d}号贸易公司")).id for i in range(3)}
+    if db.kind == "postgresql":
+        async with db.engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO customers (workspace_id, kind, name, name_fold, name_pinyin, phones, emails, stage, tags, "
+                "custom, created_at, updated_at, version) SELECT :ws, 'company', '客户' || i, '客户' || i, "
+                "'kehu' || i || ' kh', '[]', '[]', 'prospect', '[]', '{}', now(), now(), 1 "
+                "FROM generate_series(1, 20000) i"), {"ws": w.workspace_id})
+            await conn.execute(text("ANALYZE customers"))
+    ran: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        ran.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        for q in ("xhh", "星河", "xhhm"):
+            ran.clear()
+            assert set(await _ids(client, w, "admin", f"q={q}")) == wanted, q
+            if db.kind != "postgresql":  # SQLite: candidates come from the FTS5 table
+                assert any("customer_fts MATCH" in st for st, _ in ran)
+                continue
+            at = next(i for i, (st, _) in enumerate(ran) if st.startswith("WITH matches"))
+            async with db.engine.connect() as conn:
+                raw = (await conn.get_raw_connection()).driver_connection
+                async with raw.transaction():
+                    for st, params in ran[:at]:
+                        if "gin_fuzzy_search_limit" in st:
+                            await raw.fetch(st, *params)
+                    plan = "\n".join(r[0] for r in await raw.fetch("EXPLAIN " + ran[at][0], *ran[at][1]))
+            matches = plan.split("CTE matches", 1)[1].split("CTE tokens", 1)[0]
+            assert re.search(r"Bitmap Index Scan on ix_customers_search_(trgm|grams)", matches), plan
+            assert not re.search(r"(?<!Bitmap )Index Scan|Seq Scan", matches), plan
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
+
+
+async def test_a_sampled_frequent_term_still_counts_every_match(client, db, monkeypatch):
+    """PostgreSQL samples the search index for a one-key query (gin_fuzzy_search_limit); a sample too small for the
+    candidate cap is run again in full, so totals are never short."""
+    from sqlalchemy import text
+
+    from guanxi.customers import repository as repo
+
+    monkeypatch.setattr(repo, "FUZZY_LIMIT", 1)
+    w = await make_world(db)
+    made = {(await make_customer(db, w, "sales", name=f"{city}星河{i}号")).id for i in range(12) for city in "京沪"}
+    for i in range(200):  # enough other customers that the search indexes are the cheapest way to the matches
+        await make_customer(db, w, "sales", name=f"客户{i:03d}")
+    if db.kind == "postgresql":  # new entries wait in the indexes' pending lists, which are never sampled
+        async with db.engine.begin() as conn:
+            for index in ("ix_customers_search_grams", "ix_customers_search_trgm"):
+                await conn.execute(text(f"SELECT gin_clean_pending_list('{index}'::regclass)"))
+            await conn.execute(text("ANALYZE customers"))
+    for q in ("星河", "星", "xh"):
+        body = (await call(client, w, "admin", "GET", f"/api/v1/customers?q={q}&limit=100")).json()
+        assert {x["id"] for x in body["items"]} == made and body["total"] == len(made), q

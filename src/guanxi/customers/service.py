@@ -326,7 +326,7 @@ async def list_customers(
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
         ranked, _ = await _ranked(session, p, q, where)
-        where.append(Customer.id.in_([r.id for r in ranked]))
+        where.append(Customer.id.in_(ranked))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
     position, known_total = None, None
     if cursor:
@@ -362,14 +362,14 @@ async def _search(
         if not isinstance(offset, int) or offset < 0:
             raise Problem(400, "invalid_cursor")
     ranked, capped = await _ranked(session, p, q, where)
-    page_ids = [r.id for r in ranked[offset : offset + limit]]
+    page_ids = ranked[offset : offset + limit]
     rows = await repo.rows_by_ids(session, page_ids)
     next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
     return [rows[i] for i in page_ids], next_cursor, len(ranked), capped
 
 
-async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[Any], bool]:
-    """The visible matches of `q` (rows with `.id`), best first, and whether the candidate set was capped."""
+async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[int], bool]:
+    """The ids of the visible matches of `q`, best first, and whether the candidate set was capped."""
     if not search.fold_name(q):
         return [], False
     kind = repo.dialect(session)
@@ -385,7 +385,7 @@ async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any])
         select(Customer.id).where(*where, Customer.id.in_(repo.IDS), tier > 0)
         .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}
     )).all()
-    return list(ranked), len(ids) >= repo.SEARCH_CAP
+    return [r.id for r in ranked], len(ids) >= repo.SEARCH_CAP
 
 
 # ------------------------------------------------------------------ writes
