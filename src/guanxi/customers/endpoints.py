@@ -23,7 +23,7 @@ from guanxi.kit.i18n import current_language
 from guanxi.kit.idempotency import Idempotency
 from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import name_identity
-from guanxi.kit.pagination import Page
+from guanxi.kit.pagination import Page, page_response
 from guanxi.kit.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["customers"])
@@ -47,11 +47,11 @@ async def list_customers(
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=500),
     deleted: bool = False,
-) -> Page[s.Customer]:
+) -> Response:
     rows, nxt, total, capped = await service.list_customers(
         session, p, q=q, filters=filter, sort=sort, limit=limit, cursor=cursor, deleted=deleted
     )
-    return Page(items=service.rows_out(p, rows), next_cursor=nxt, total=total, total_capped=capped)
+    return page_response(s.Customer, service.rows_data(p, rows), nxt, total, capped)
 
 
 _MEDIA = {"csv": "text/csv; charset=utf-8",

@@ -269,14 +269,19 @@ async def duplicates_for(
 _OUT_FIELDS = tuple(f for f in s.Customer.model_fields if f not in ("duplicates", "days_since_contact"))
 
 
-def rows_out(p: Principal, rows: list[Any]) -> list[s.Customer]:
-    """Read schemas from plain rows that carry `repo.EXTRAS`, with the role's field rules applied."""
+def rows_data(p: Principal, rows: list[Any]) -> list[dict[str, Any]]:
+    """What the API shows of plain rows that carry `repo.EXTRAS`, with the role's field rules applied."""
     out = []
     for r in rows:
         data = {f: r[f] for f in _OUT_FIELDS}
         data["days_since_contact"] = days_since(data["last_contacted_at"], p.workspace_timezone)
-        out.append(s.Customer.model_validate(apply_field_rules(p, "customers", data)))
+        out.append(apply_field_rules(p, "customers", data))
     return out
+
+
+def rows_out(p: Principal, rows: list[Any]) -> list[s.Customer]:
+    """Read schemas from plain rows that carry `repo.EXTRAS`, with the role's field rules applied."""
+    return [s.Customer.model_validate(d) for d in rows_data(p, rows)]
 
 
 async def to_out(session: AsyncSession, p: Principal, objs: list[Customer]) -> list[s.Customer]:

@@ -6,9 +6,11 @@ import base64
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from fastapi import Response
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import ColumnElement, and_, or_, tuple_
 
 from guanxi.kit.errors import Problem
@@ -23,6 +25,25 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
     total: int | None = None
     total_capped: bool = False
+
+
+@lru_cache(maxsize=64)
+def _page_adapter(item: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(Page[item])  # type: ignore[valid-type]
+
+
+def model_response(model: BaseModel) -> Response:
+    """An already validated model as JSON: FastAPI would validate a returned model again against `response_model`."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def page_response(item: type[BaseModel], items: list[dict[str, Any]], next_cursor: str | None, total: int | None,
+                  capped: bool) -> Response:
+    """A page as JSON from plain dicts, validated once as a whole. Returning a model instead would validate every
+    item twice (the endpoint, then FastAPI against `response_model`), a fifth of a list request's CPU."""
+    adapter = _page_adapter(item)
+    page = adapter.validate_python({"items": items, "next_cursor": next_cursor, "total": total, "total_capped": capped})
+    return Response(adapter.dump_json(page), media_type="application/json")
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from guanxi.authz.deps import CurrentUser
 from guanxi.kit.deps import DbSession
 from guanxi.kit.errors import PROBLEM_RESPONSES
+from guanxi.kit.pagination import model_response
 from guanxi.kit.schemas import PathId
 from guanxi.timeline import schemas as s
 from guanxi.timeline import service
@@ -32,7 +33,7 @@ async def customer_timeline(
     until: datetime | None = None,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=200),
-) -> s.TimelinePage:
+) -> Response:
     items, nxt = await service.timeline(session, p, customer_id, kinds=service.parse_kinds(kinds),
                                         since=since, until=until, limit=limit, cursor=cursor)
-    return s.TimelinePage(items=items, next_cursor=nxt)
+    return model_response(s.TimelinePage(items=items, next_cursor=nxt))
