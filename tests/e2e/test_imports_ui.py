@@ -188,6 +188,7 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     expect(report.get_by_test_id("report-updated")).to_contain_text("0")
     expect(report.get_by_test_id("report-skipped")).to_contain_text("2")
     expect(report.get_by_test_id("report-failed")).to_contain_text("1")
+    expect(report.get_by_test_id("import-report-duplicates")).to_have_text("重复数据：跳过重复")
     page.reload()
     expect(page.get_by_test_id("import-report")).to_have_attribute("data-status", "done")
     quiet(page)
@@ -307,6 +308,7 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     report = page.get_by_test_id("import-report")
     expect(report).to_have_attribute("data-status", "cancelled")
     expect(page.get_by_test_id("import-report-title")).to_have_text("导入已取消")
+    expect(report.get_by_test_id("import-report-duplicates")).to_have_text("重复数据：更新已有客户，用文件覆盖")
     assert admin_api.get(f"/imports/{imp['id']}")["status"] == "cancelled"
     # the history says so too
     page.get_by_test_id("import-tab-history").click()

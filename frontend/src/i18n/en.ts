@@ -873,6 +873,8 @@ const en: MessageSchema = {
       viewContacts: 'View customers',
       viewWork: 'View my work',
       again: 'Import another file',
+      duplicates: 'Duplicates: {how}',
+      handlingJoin: ', ',
     },
     status: { uploaded: 'Awaiting confirmation', queued: 'Queued', running: 'Importing', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' },
     history: {

@@ -872,6 +872,8 @@ const zhCN = {
       viewContacts: '查看客户',
       viewWork: '查看我的工作',
       again: '再导入一个文件',
+      duplicates: '重复数据：{how}',
+      handlingJoin: '，',
     },
     status: { uploaded: '待确认', queued: '排队中', running: '导入中', done: '已完成', failed: '失败', cancelled: '已取消' },
     history: {

@@ -5,6 +5,7 @@ import {
   checkMapping,
   cleanMapping,
   csvCell,
+  duplicateHandling,
   fileProblem,
   percentDone,
   samplesOf,
@@ -161,5 +162,20 @@ describe('preview', () => {
     ])
     expect(cellErrors(r, 'phones')).toBe('太长；格式不正确')
     expect(cellErrors(r, 'city')).toBe('')
+  })
+})
+
+describe('duplicateHandling', () => {
+  it('names the mode, and for updates whether empty fields were filled or overwritten', () => {
+    expect(duplicateHandling({ type: 'customers', duplicate_mode: 'skip', update_fields: 'fill' })).toEqual(['modes.skip'])
+    expect(duplicateHandling({ type: 'customers', duplicate_mode: 'create', update_fields: 'fill' })).toEqual(['modes.create'])
+    expect(duplicateHandling({ type: 'customers', duplicate_mode: 'update', update_fields: 'overwrite' })).toEqual([
+      'modes.update',
+      'updateFields.overwrite',
+    ])
+    expect(duplicateHandling({ type: 'contacts', duplicate_mode: 'update', update_fields: 'fill' })).toEqual([
+      'modes.updateOther',
+      'updateFields.fill',
+    ])
   })
 })

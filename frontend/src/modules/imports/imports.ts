@@ -172,3 +172,13 @@ export function cellErrors(row: PreviewRow, field: string): string {
     .map((e) => e.message)
     .join('；')
 }
+
+/**
+ * How the report says duplicates were handled, as i18n keys under imports.mapping: the mode, and for updates
+ * whether empty fields were filled or the file's values overwrote the existing ones.
+ */
+export function duplicateHandling(imp: Pick<ImportOut, 'type' | 'duplicate_mode' | 'update_fields'>): string[] {
+  const mode = imp.duplicate_mode
+  if (mode !== 'update') return [`modes.${mode}`]
+  return [imp.type === 'customers' ? 'modes.update' : 'modes.updateOther', `updateFields.${imp.update_fields ?? 'fill'}`]
+}
