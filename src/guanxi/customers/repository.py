@@ -548,10 +548,19 @@ def pg_search_conditions(terms: list[str]) -> list[ColumnElement[bool]]:
     return conds
 
 
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """A search match and where it ranks: by tier, then most recently updated, then id (all descending)."""
+
+    id: int
+    tier: int
+    updated_at: datetime
+
+
 async def ranked_pg(
     session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
-) -> tuple[list[int], bool]:
-    """PostgreSQL: the ids of the visible matches of `q` best first, and whether the candidates were capped.
+) -> tuple[list[Rank], bool]:
+    """PostgreSQL: the visible matches of `q` best first, and whether the candidates were capped.
 
     Candidates are what the caller may see (`where`: scope, filters, live): names starting with the query from the
     name index (never capped away), and up to SEARCH_CAP rows from the search indexes; only those are ranked, in one
@@ -580,21 +589,28 @@ async def ranked_pg(
         .order_by(Customer.name, Customer.id).limit(PREFIX_CAP)
     both = union(select(tokens), prefix).subquery("candidates")
     order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
-    stmt = select(func.array_agg(aggregate_order_by(both.c.id, *order)).filter(both.c.tier > 0),
+    stmt = select(*(func.array_agg(aggregate_order_by(c, *order)).filter(both.c.tier > 0)
+                    for c in (both.c.id, both.c.tier, both.c.updated_at)),
                   select(func.count()).select_from(tokens).scalar_subquery())
     # A frequent term (科技: 100,000 names) would build a bitmap of every match before 300 are read (24 ms). When the
     # query is one index key (one trigram or one gram) the index returns a random sample of about FUZZY_LIMIT entries
     # instead, and only when the sample gives fewer than SEARCH_CAP candidates, so that the count could be short, is
     # the query run in full. (With several keys each is sampled on its own and their intersection is too small.)
     sampled = len(terms) == 1 and len(terms[0]) <= 3 and (len(terms[0]) >= 2 or search.has_cjk(terms[0]))
+    # (A sample differs from one request to the next: search pages follow each other by their last row's rank, not
+    # by offset, see customers.service._search.)
     if sampled:
         saved = await session.scalar(_FUZZY_ON, {"n": str(FUZZY_LIMIT)})
-        ids, found = (await session.execute(stmt, rank_params(q))).one()
+        *ranked, found = (await session.execute(stmt, rank_params(q))).one()
         await session.execute(_FUZZY_OFF, {"n": saved})
         if found >= SEARCH_CAP:
-            return ids or [], True
-    ids, found = (await session.execute(stmt, rank_params(q))).one()
-    return ids or [], found >= SEARCH_CAP
+            return _ranks(*ranked), True
+    *ranked, found = (await session.execute(stmt, rank_params(q))).one()
+    return _ranks(*ranked), found >= SEARCH_CAP
+
+
+def _ranks(ids: list[int] | None, tiers: list[int] | None, stamps: list[datetime] | None) -> list[Rank]:
+    return [Rank(*r) for r in zip(ids or [], tiers or [], stamps or [], strict=True)]
 
 
 # the old value is read before the new one is set (a select list is evaluated in order)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -331,7 +331,7 @@ async def list_customers(
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
         ranked, _ = await _ranked(session, p, q, where)
-        where.append(Customer.id.in_(ranked))
+        where.append(Customer.id.in_([r.id for r in ranked]))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
     position, known_total = None, None
     if cursor:
@@ -360,21 +360,45 @@ async def list_customers(
 async def _search(
     session: AsyncSession, p: Principal, q: str, where: list[Any], limit: int, cursor: str | None
 ) -> tuple[list[Any], str | None, int, bool]:
-    """Best match first: rank the (capped) candidate set, then page through it by offset."""
-    offset = 0
+    """Best match first: rank the (capped) candidate set, then page through it by each page's last rank.
+
+    A later page is "what ranks after the previous page's last row" (tier, updated_at, id), with the first page's
+    total carried in the cursor: PostgreSQL may rank a sample of a frequent term's matches, which differs from one
+    request to the next, and a record edited between two pages moves; neither repeats a row on the next page."""
+    after, known = None, None
     if cursor:
-        (offset,) = decode_cursor(cursor, 1)
-        if not isinstance(offset, int) or offset < 0:
+        tier, stamp, last_id, total, capped = decode_cursor(cursor, 5)
+        if (isinstance(tier, bool) or not isinstance(tier, int) or not isinstance(stamp, str)
+                or isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX
+                or isinstance(total, bool) or not isinstance(total, int)
+                or not 0 <= total <= repo.SEARCH_CAP + repo.PREFIX_CAP
+                or not isinstance(capped, bool)):
             raise Problem(400, "invalid_cursor")
+        try:
+            after = (tier, _utc(datetime.fromisoformat(stamp)), last_id)
+        except ValueError:
+            raise Problem(400, "invalid_cursor") from None
+        known = (total, capped)
     ranked, capped = await _ranked(session, p, q, where)
-    page_ids = ranked[offset : offset + limit]
-    rows = await repo.rows_by_ids(session, page_ids)
-    next_cursor = encode_cursor([offset + limit]) if offset + limit < len(ranked) else None
-    return [rows[i] for i in page_ids], next_cursor, len(ranked), capped
+    total = len(ranked)
+    if known is not None:
+        total, capped = known
+    if after is not None:
+        ranked = [r for r in ranked if (r.tier, _utc(r.updated_at), r.id) < after]
+    page = ranked[:limit]
+    rows = await repo.rows_by_ids(session, [r.id for r in page])
+    last = page[-1] if page else None
+    next_cursor = encode_cursor([last.tier, _utc(last.updated_at).isoformat(), last.id, total, capped]) \
+        if last is not None and len(ranked) > limit else None
+    return [rows[r.id] for r in page if r.id in rows], next_cursor, total, capped
 
 
-async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[int], bool]:
-    """The ids of the visible matches of `q`, best first, and whether the candidate set was capped."""
+def _utc(stamp: datetime) -> datetime:
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[repo.Rank], bool]:
+    """The visible matches of `q`, best first, and whether the candidate set was capped."""
     if not search.fold_name(q):
         return [], False
     kind = repo.dialect(session)
@@ -387,10 +411,10 @@ async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any])
     if not ids:
         return [], False
     ranked = (await session.execute(
-        select(Customer.id).where(*where, Customer.id.in_(repo.IDS), tier > 0)
+        select(Customer.id, tier, Customer.updated_at).where(*where, Customer.id.in_(repo.IDS), tier > 0)
         .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}
     )).all()
-    return [r.id for r in ranked], len(ids) >= repo.SEARCH_CAP
+    return [repo.Rank(*r) for r in ranked], len(ids) >= repo.SEARCH_CAP
 
 
 # ------------------------------------------------------------------ writes
