@@ -379,26 +379,31 @@ async def _search(
         except ValueError:
             raise Problem(400, "invalid_cursor") from None
         known = (total, capped)
-    ranked, capped = await _ranked(session, p, q, where)
+    # every candidate's updated_at only for a later page: on SQLite reading 300 of them cost more than the ranking
+    ranked, capped = await _ranked(session, p, q, where, stamps=after is not None)
     total = len(ranked)
     if known is not None:
         total, capped = known
     if after is not None:
-        ranked = [r for r in ranked if (r.tier, _utc(r.updated_at), r.id) < after]
+        ranked = [r for r in ranked if r.updated_at is not None and (r.tier, _utc(r.updated_at), r.id) < after]
     page = ranked[:limit]
     rows = await repo.rows_by_ids(session, [r.id for r in page])
-    last = page[-1] if page else None
-    next_cursor = encode_cursor([last.tier, _utc(last.updated_at).isoformat(), last.id, total, capped]) \
-        if last is not None and len(ranked) > limit else None
-    return [rows[r.id] for r in page if r.id in rows], next_cursor, total, capped
+    shown = [r for r in page if r.id in rows]
+    next_cursor = None
+    if shown and len(ranked) > limit:  # the last row's rank; its updated_at as read with the page
+        last = shown[-1]
+        next_cursor = encode_cursor([last.tier, _utc(rows[last.id]["updated_at"]).isoformat(), last.id, total, capped])
+    return [rows[r.id] for r in shown], next_cursor, total, capped
 
 
 def _utc(stamp: datetime) -> datetime:
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
-async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> tuple[list[repo.Rank], bool]:
-    """The visible matches of `q`, best first, and whether the candidate set was capped."""
+async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any], *,
+                  stamps: bool = False) -> tuple[list[repo.Rank], bool]:
+    """The visible matches of `q`, best first, and whether the candidate set was capped; with `stamps`, each with
+    its updated_at (always on PostgreSQL, where it comes in one array)."""
     if not search.fold_name(q):
         return [], False
     kind = repo.dialect(session)
@@ -410,11 +415,12 @@ async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any])
     ids = await repo.search_candidates(session, p, q)
     if not ids:
         return [], False
+    cols = (Customer.id, tier, Customer.updated_at) if stamps else (Customer.id, tier)
     ranked = (await session.execute(
-        select(Customer.id, tier, Customer.updated_at).where(*where, Customer.id.in_(repo.IDS), tier > 0)
+        select(*cols).where(*where, Customer.id.in_(repo.IDS), tier > 0)
         .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}
     )).all()
-    return [repo.Rank(*r) for r in ranked], len(ids) >= repo.SEARCH_CAP
+    return [repo.Rank(r[0], r[1], r[2] if stamps else None) for r in ranked], len(ids) >= repo.SEARCH_CAP
 
 
 # ------------------------------------------------------------------ writes
