@@ -599,13 +599,15 @@ async def ranked_pg(
     sampled = len(terms) == 1 and len(terms[0]) <= 3 and (len(terms[0]) >= 2 or search.has_cjk(terms[0]))
     # (A sample differs from one request to the next: search pages follow each other by their last row's rank, not
     # by offset, see customers.service._search.)
-    if sampled:
-        saved = await session.scalar(_FUZZY_ON, {"n": str(FUZZY_LIMIT)})
-        *ranked, found = (await session.execute(stmt, rank_params(q))).one()
-        await session.execute(_FUZZY_OFF, {"n": saved})
-        if found >= SEARCH_CAP:
-            return _ranks(*ranked), True
+    # Planned for all rows, a sequential scan can still look cheaper than the search indexes when the guess is high
+    # (it did on a 30,000-row table in the tests); read lazily it stops at the cap for a frequent term but reads the
+    # whole table for a rare one. It is never the better plan here: off for this statement.
+    saved = (await session.execute(_PLAN_ON, {"n": str(FUZZY_LIMIT if sampled else 0)})).one()[:2]
     *ranked, found = (await session.execute(stmt, rank_params(q))).one()
+    if sampled and found < SEARCH_CAP:
+        await session.execute(_FUZZY_OFF)
+        *ranked, found = (await session.execute(stmt, rank_params(q))).one()
+    await session.execute(_PLAN_OFF, {"s": saved[0], "n": saved[1]})
     return _ranks(*ranked), found >= SEARCH_CAP
 
 
@@ -613,9 +615,12 @@ def _ranks(ids: list[int] | None, tiers: list[int] | None, stamps: list[datetime
     return list(map(Rank, ids or [], tiers or [], stamps or []))
 
 
-# the old value is read before the new one is set (a select list is evaluated in order)
-_FUZZY_ON = text("SELECT current_setting('gin_fuzzy_search_limit'), set_config('gin_fuzzy_search_limit', :n, true)")
-_FUZZY_OFF = text("SELECT set_config('gin_fuzzy_search_limit', :n, true)")
+# the old values are read before the new ones are set (a select list is evaluated in order); they hold until
+# _PLAN_OFF or the end of the transaction
+_PLAN_ON = text("SELECT current_setting('enable_seqscan'), current_setting('gin_fuzzy_search_limit'), "
+                "set_config('enable_seqscan', 'off', true), set_config('gin_fuzzy_search_limit', :n, true)")
+_FUZZY_OFF = text("SELECT set_config('gin_fuzzy_search_limit', '0', true)")
+_PLAN_OFF = text("SELECT set_config('enable_seqscan', :s, true), set_config('gin_fuzzy_search_limit', :n, true)")
 
 
 async def _token_candidates(session: AsyncSession, p: Principal, terms: list[str]) -> list[int]:
