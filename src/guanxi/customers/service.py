@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from guanxi.kit.models import utcnow
 from guanxi.kit.normalize import PhoneError, clean_text, name_identity, normalize_email, normalize_phone
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
-from guanxi.kit.timeutil import days_since
+from guanxi.kit.timeutil import as_utc, days_since
 from guanxi.kit.transactions import after_commit
 from guanxi.kit.versioning import bump_version
 from guanxi.notifications.models import Notification
@@ -375,7 +375,7 @@ async def _search(
                 or not isinstance(capped, bool)):
             raise Problem(400, "invalid_cursor")
         try:
-            after = (tier, _utc(datetime.fromisoformat(stamp)), last_id)
+            after = (tier, as_utc(datetime.fromisoformat(stamp)), last_id)
         except ValueError:
             raise Problem(400, "invalid_cursor") from None
         known = (total, capped)
@@ -385,19 +385,15 @@ async def _search(
     if known is not None:
         total, capped = known
     if after is not None:
-        ranked = [r for r in ranked if r.updated_at is not None and (r.tier, _utc(r.updated_at), r.id) < after]
+        ranked = [r for r in ranked if r.updated_at is not None and (r.tier, as_utc(r.updated_at), r.id) < after]
     page = ranked[:limit]
     rows = await repo.rows_by_ids(session, [r.id for r in page])
     shown = [r for r in page if r.id in rows]
     next_cursor = None
     if shown and len(ranked) > limit:  # the last row's rank; its updated_at as read with the page
         last = shown[-1]
-        next_cursor = encode_cursor([last.tier, _utc(rows[last.id]["updated_at"]).isoformat(), last.id, total, capped])
+        next_cursor = encode_cursor([last.tier, as_utc(rows[last.id]["updated_at"]).isoformat(), last.id, total, capped])
     return [rows[r.id] for r in shown], next_cursor, total, capped
-
-
-def _utc(stamp: datetime) -> datetime:
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any], *,

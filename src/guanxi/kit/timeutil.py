@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -56,8 +57,12 @@ def local_day_of(when: datetime, tz: str | None) -> int:
     return when.astimezone(zone(tz)).day
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
-    """A time from a query string: without an offset it is UTC, like every time in the API."""
+    """A time in UTC; one without an offset (a query string, SQLite) is UTC, like every time in the API."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
