@@ -92,6 +92,12 @@ async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_
 
 # Owner name, team name and live contact count as columns of the row query: one round trip per page.
 # Built once: statement constructs are immutable, and building them per request showed in profiles.
+async def core_rows(session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
+    """The rows of a select of columns (never entities), run on the session's connection and transaction: the ORM's
+    result handling costs ~0.1 ms more per statement of a 50-row page, for nothing here."""
+    return (await (await session.connection()).execute(stmt, params)).all()
+
+
 _MERGED_INTO = aliased(Customer)
 EXTRAS: tuple[Any, ...] = (
     select(User.name).where(User.id == Customer.owner_id).scalar_subquery().label("owner_name"),
@@ -112,7 +118,7 @@ _ROWS_BY_IDS = select(*ROW_COLUMNS).where(Customer.id.in_(IDS))
 async def extras_for(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not customer_ids:
         return {}
-    rows = await session.execute(_EXTRAS_BY_IDS, {"ids": list(customer_ids)})
+    rows = await core_rows(session, _EXTRAS_BY_IDS, {"ids": list(customer_ids)})
     return {r[0]: dict(r._mapping) for r in rows}
 
 
@@ -120,7 +126,7 @@ async def rows_by_ids(session: AsyncSession, customer_ids: Sequence[int]) -> dic
     """Plain rows (no ORM identity map) with their extras, by id."""
     if not customer_ids:
         return {}
-    rows = await session.execute(_ROWS_BY_IDS, {"ids": list(customer_ids)})
+    rows = await core_rows(session, _ROWS_BY_IDS, {"ids": list(customer_ids)})
     return {r.id: r._mapping for r in rows}
 
 
@@ -373,7 +379,7 @@ async def page(
             value = value.replace(tzinfo=None)
         q = q.where(after(ref.expr, Customer.id, value, last_id, desc=desc, nulls_low=nulls_low, nullable=ref.nullable))
     order = [ref.expr.desc(), Customer.id.desc()] if desc else [ref.expr.asc(), Customer.id.asc()]
-    rows = (await session.execute(q.order_by(*order).limit(limit + 1))).all()
+    rows = await core_rows(session, q.order_by(*order).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     position = None
@@ -428,8 +434,8 @@ async def page_by_owner(
             q = q.where(tuple_(Customer.updated_at, Customer.id)
                         < tuple_(literal(last[0], Customer.updated_at.type), literal(last[1], Customer.id.type)))
             last = None
-        got = (await session.execute(q.order_by(Customer.updated_at.desc(), Customer.id.desc())
-                                      .limit(limit + 1 - len(rows)))).all()
+        got = await core_rows(session, q.order_by(Customer.updated_at.desc(), Customer.id.desc())
+                              .limit(limit + 1 - len(rows)))
         rows += got
         if len(rows) > limit:
             break
@@ -557,18 +563,14 @@ class Rank(NamedTuple):
     updated_at: datetime | None  # only when asked for (a later page compares with it)
 
 
-async def ranked_pg(
-    session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
-) -> tuple[list[Rank], bool]:
-    """PostgreSQL: the visible matches of `q` best first, and whether the candidates were capped.
-
-    Candidates are what the caller may see (`where`: scope, filters, live): names starting with the query from the
-    name index (never capped away), and up to SEARCH_CAP rows from the search indexes; only those are ranked, in one
-    statement that answers one row.
-    """
+def _pg_candidates(q: str, where: list[ColumnElement[bool]], tier: Any) -> tuple[Any, Any, bool] | None:
+    """PostgreSQL: the candidates of `q` the caller may see (`where`: scope, filters, live), each with its tier and
+    updated_at: names starting with the query from the name index (never capped away), and up to SEARCH_CAP rows
+    from the search indexes. Returns (candidates, the capped token matches, whether the index may be sampled), or
+    None when the query has no term."""
     terms = search.query_terms(q)
     if not terms:
-        return [], False
+        return None
     conds = pg_search_conditions(terms)
     if not conds:  # single letters or digits: names whose pinyin starts with the first, containing the others
         first = terms[0][0]
@@ -587,32 +589,78 @@ async def ranked_pg(
     # names starting with the query, walked in name order on the name index (names equal to it come first)
     prefix = select(*cols).where(*where, Customer.name >= qs, Customer.name < qs + "\U0010ffff") \
         .order_by(Customer.name, Customer.id).limit(PREFIX_CAP)
-    both = union(select(tokens), prefix).subquery("candidates")
-    order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
-    stmt = select(*(func.array_agg(aggregate_order_by(c, *order)).filter(both.c.tier > 0)
-                    for c in (both.c.id, both.c.tier, both.c.updated_at)),
-                  select(func.count()).select_from(tokens).scalar_subquery())
     # A frequent term (科技: 100,000 names) would build a bitmap of every match before 300 are read (24 ms). When the
     # query is one index key (one trigram or one gram) the index returns a random sample of about FUZZY_LIMIT entries
     # instead, and only when the sample gives fewer than SEARCH_CAP candidates, so that the count could be short, is
     # the query run in full. (With several keys each is sampled on its own and their intersection is too small.)
-    sampled = len(terms) == 1 and len(terms[0]) <= 3 and (len(terms[0]) >= 2 or search.has_cjk(terms[0]))
     # (A sample differs from one request to the next: search pages follow each other by their last row's rank, not
     # by offset, see customers.service._search.)
-    # Planned for all rows, a sequential scan can still look cheaper than the search indexes when the guess is high
-    # (it did on a 30,000-row table in the tests); read lazily it stops at the cap for a frequent term but reads the
-    # whole table for a rare one. It is never the better plan here: off for this statement.
+    sampled = len(terms) == 1 and len(terms[0]) <= 3 and (len(terms[0]) >= 2 or search.has_cjk(terms[0]))
+    return union(select(tokens), prefix).cte("candidates"), tokens, sampled
+
+
+async def _run_sampled(session: AsyncSession, stmt: Any, params: dict[str, Any], sampled: bool) -> Sequence[Any]:
+    """Run a search statement whose rows all carry `found` (the capped token matches), sampling the index when it
+    may, and again in full when the sample was short.
+
+    Planned for all rows, a sequential scan can still look cheaper than the search indexes when the guess is high
+    (it did on a 30,000-row table in the tests); read lazily it stops at the cap for a frequent term but reads the
+    whole table for a rare one. It is never the better plan here: off for this statement."""
     saved = (await session.execute(_PLAN_ON, {"n": str(FUZZY_LIMIT if sampled else 0)})).one()[:2]
-    *ranked, found = (await session.execute(stmt, rank_params(q))).one()
-    if sampled and found < SEARCH_CAP:
+    rows = await core_rows(session, stmt, params)
+    if sampled and rows[0].found < SEARCH_CAP:
         await session.execute(_FUZZY_OFF)
-        *ranked, found = (await session.execute(stmt, rank_params(q))).one()
+        rows = await core_rows(session, stmt, params)
     await session.execute(_PLAN_OFF, {"s": saved[0], "n": saved[1]})
-    return _ranks(*ranked), found >= SEARCH_CAP
+    return rows
 
 
-def _ranks(ids: list[int] | None, tiers: list[int] | None, stamps: list[datetime] | None) -> list[Rank]:
-    return list(map(Rank, ids or [], tiers or [], stamps or []))
+def _found(tokens: Any) -> Any:
+    return select(func.count()).select_from(tokens).scalar_subquery().label("found")
+
+
+async def ranked_pg(
+    session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
+) -> tuple[list[int], bool]:
+    """PostgreSQL: the ids of the visible matches of `q` best first, and whether the candidates were capped; in one
+    statement that answers one row."""
+    got = _pg_candidates(q, where, tier)
+    if got is None:
+        return [], False
+    both, tokens, sampled = got
+    order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
+    stmt = select(func.array_agg(aggregate_order_by(both.c.id, *order)).filter(both.c.tier > 0).label("ids"),
+                  _found(tokens))
+    (row,) = await _run_sampled(session, stmt, rank_params(q), sampled)
+    return list(row.ids or []), row.found >= SEARCH_CAP
+
+
+async def search_page_pg(
+    session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any, *,
+    after_rank: tuple[int, datetime, int] | None, limit: int,
+) -> tuple[list[tuple[int, Any]], int, bool]:
+    """PostgreSQL: one page of a search in one statement: up to `limit` + 1 rows (tier, plain row with `EXTRAS`)
+    ranking after `after_rank` (tier, updated_at, id), the number of visible matches and whether the candidates were
+    capped. Only the page's rows are read in full, and only their timestamps cross the wire."""
+    got = _pg_candidates(q, where, tier)
+    if got is None:
+        return [], 0, False
+    both, tokens, sampled = got
+    stats = select(func.count().filter(both.c.tier > 0).label("total"), _found(tokens)).subquery("stats")
+    visible = [both.c.tier > 0]
+    if after_rank is not None:
+        visible.append(tuple_(both.c.tier, both.c.updated_at, both.c.id) < tuple_(
+            literal(after_rank[0], Integer), literal(after_rank[1], Customer.updated_at.type),
+            literal(after_rank[2], Customer.id.type)))
+    order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
+    ranked = select(both).where(*visible).order_by(*order).limit(limit + 1).subquery("ranked")
+    stmt = (select(stats.c.total, stats.c.found, ranked.c.tier.label("_tier"), *ROW_COLUMNS)
+            .select_from(stats.outerjoin(ranked, true()).outerjoin(Customer, Customer.id == ranked.c.id))
+            .order_by(ranked.c.tier.desc(), ranked.c.updated_at.desc(), ranked.c.id.desc()))
+    rows = await _run_sampled(session, stmt, rank_params(q), sampled)
+    first = rows[0]
+    page = [(r._tier, r._mapping) for r in rows if r._tier is not None]
+    return page, first.total, first.found >= SEARCH_CAP
 
 
 # the old values are read before the new ones are set (a select list is evaluated in order); they hold until

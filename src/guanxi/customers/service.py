@@ -330,8 +330,7 @@ async def list_customers(
     if q and q.strip() and not sort:
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
-        ranked, _ = await _ranked(session, p, q, where)
-        where.append(Customer.id.in_([r.id for r in ranked]))
+        where.append(Customer.id.in_(await _ranked_ids(session, p, q, where)))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
     position, known_total = None, None
     if cursor:
@@ -367,47 +366,68 @@ async def _search(
     request to the next, and a record edited between two pages moves; neither repeats a row on the next page."""
     after, known = None, None
     if cursor:
-        tier, stamp, last_id, total, capped = decode_cursor(cursor, 5)
-        if (isinstance(tier, bool) or not isinstance(tier, int) or not isinstance(stamp, str)
+        rank, stamp, last_id, total, capped = decode_cursor(cursor, 5)
+        if (isinstance(rank, bool) or not isinstance(rank, int) or not isinstance(stamp, str)
                 or isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id <= ID_MAX
                 or isinstance(total, bool) or not isinstance(total, int)
                 or not 0 <= total <= repo.SEARCH_CAP + repo.PREFIX_CAP
                 or not isinstance(capped, bool)):
             raise Problem(400, "invalid_cursor")
         try:
-            after = (tier, as_utc(datetime.fromisoformat(stamp)), last_id)
+            after = (rank, as_utc(datetime.fromisoformat(stamp)), last_id)
         except ValueError:
             raise Problem(400, "invalid_cursor") from None
         known = (total, capped)
-    # every candidate's updated_at only for a later page: on SQLite reading 300 of them cost more than the ranking
-    ranked, capped = await _ranked(session, p, q, where, stamps=after is not None)
-    total = len(ranked)
+    more, page = False, list[tuple[int, Any]]()
+    if search.fold_name(q):
+        kind = repo.dialect(session)
+        tier = _tier(p, q, kind)
+        if kind == "postgresql":  # one statement: the page's rows, the count and whether it was capped
+            page, total, capped = await repo.search_page_pg(session, q, where, tier, after_rank=after, limit=limit)
+            more = len(page) > limit
+        else:
+            # every candidate's updated_at only for a later page: on SQLite reading 300 of them cost more than the
+            # ranking
+            ranked, capped = await _ranked_sqlite(session, p, q, where, tier, stamps=after is not None)
+            total = len(ranked)
+            if after is not None:
+                ranked = [r for r in ranked if r.updated_at is not None and (r.tier, as_utc(r.updated_at), r.id) < after]
+            more = len(ranked) > limit
+            rows = await repo.rows_by_ids(session, [r.id for r in ranked[:limit]])
+            page = [(r.tier, rows[r.id]) for r in ranked[:limit] if r.id in rows]
+    else:
+        total, capped = 0, False
     if known is not None:
         total, capped = known
-    if after is not None:
-        ranked = [r for r in ranked if r.updated_at is not None and (r.tier, as_utc(r.updated_at), r.id) < after]
-    page = ranked[:limit]
-    rows = await repo.rows_by_ids(session, [r.id for r in page])
-    shown = [r for r in page if r.id in rows]
+    shown = page[:limit]
     next_cursor = None
-    if shown and len(ranked) > limit:  # the last row's rank; its updated_at as read with the page
-        last = shown[-1]
-        next_cursor = encode_cursor([last.tier, as_utc(rows[last.id]["updated_at"]).isoformat(), last.id, total, capped])
-    return [rows[r.id] for r in shown], next_cursor, total, capped
+    if shown and more:  # the last row's rank; its updated_at as read with the page
+        last_tier, last = shown[-1]
+        next_cursor = encode_cursor([last_tier, as_utc(last["updated_at"]).isoformat(), last["id"], total, capped])
+    return [row for _, row in shown], next_cursor, total, capped
 
 
-async def _ranked(session: AsyncSession, p: Principal, q: str, where: list[Any], *,
-                  stamps: bool = False) -> tuple[list[repo.Rank], bool]:
-    """The visible matches of `q`, best first, and whether the candidate set was capped; with `stamps`, each with
-    its updated_at (always on PostgreSQL, where it comes in one array)."""
-    if not search.fold_name(q):
-        return [], False
-    kind = repo.dialect(session)
+def _tier(p: Principal, q: str, kind: str) -> Any:
     # a field the role may not read in full must not answer searches either, one guess at a time
     phones_ok, emails_ok, wechat_ok = (filterable(p, "customers", f) for f in ("phones", "emails", "wechat"))
-    tier = repo.rank_expr(kind, q.strip().isdigit(), phones_ok, emails_ok, wechat_ok)
+    return repo.rank_expr(kind, q.strip().isdigit(), phones_ok, emails_ok, wechat_ok)
+
+
+async def _ranked_ids(session: AsyncSession, p: Principal, q: str, where: list[Any]) -> list[int]:
+    """The ids of the visible matches of `q`, best first (a search with another sort keeps only these)."""
+    if not search.fold_name(q):
+        return []
+    kind = repo.dialect(session)
+    tier = _tier(p, q, kind)
     if kind == "postgresql":
-        return await repo.ranked_pg(session, q, where, tier)
+        return (await repo.ranked_pg(session, q, where, tier))[0]
+    return [r.id for r in (await _ranked_sqlite(session, p, q, where, tier))[0]]
+
+
+async def _ranked_sqlite(session: AsyncSession, p: Principal, q: str, where: list[Any], tier: Any, *,
+                         stamps: bool = False) -> tuple[list[repo.Rank], bool]:
+    """SQLite: the visible matches of `q`, best first, and whether the candidate set was capped; with `stamps`,
+    each with its updated_at."""
     ids = await repo.search_candidates(session, p, q)
     if not ids:
         return [], False
