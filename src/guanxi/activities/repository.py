@@ -17,6 +17,7 @@ from guanxi.authz.core import Principal
 from guanxi.authz.records import interaction_scope, note_scope, task_scope
 from guanxi.customers.models import Contact, Customer
 from guanxi.kit.errors import Problem
+from guanxi.kit.models import id_in
 from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX
 
@@ -112,7 +113,7 @@ async def _names(session: AsyncSession, memo_key: str, table: Any, ids: Iterable
     missing = sorted(wanted - memo.keys())
     if missing:
         memo.update((k, v) for k, v in (await session.execute(
-            select(table.id, table.name).where(table.id.in_(missing)))).all())
+            select(table.id, table.name).where(id_in(dialect(session), table.id, missing)))).all())
     return {i: memo[i] for i in wanted if i in memo}
 
 
@@ -132,7 +133,7 @@ async def contact_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(wanted)))
+    rows = await session.execute(select(Contact.id, Contact.name).where(id_in(dialect(session), Contact.id, wanted)))
     return {k: v for k, v in rows.all()}
 
 
@@ -148,7 +149,7 @@ async def attachments_of(session: AsyncSession, interaction_ids: list[int]) -> d
     out: dict[int, list[Attachment]] = {i: [] for i in interaction_ids}
     if not interaction_ids:
         return out
-    rows = await session.scalars(select(Attachment).where(Attachment.interaction_id.in_(interaction_ids))
+    rows = await session.scalars(select(Attachment).where(id_in(dialect(session), Attachment.interaction_id, interaction_ids))
                                  .order_by(Attachment.id))
     for a in rows:
         out[a.interaction_id].append(a)

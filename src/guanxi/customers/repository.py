@@ -46,6 +46,7 @@ from guanxi.authz.core import Principal, record_scope
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
+from guanxi.kit.models import id_in
 from guanxi.kit.pagination import COUNT_CAP, after
 from guanxi.kit.schemas import ID_MAX, bad_text
 from guanxi.kit.timeutil import DEFAULT_TZ, day_start, local_today
@@ -110,15 +111,12 @@ EXTRAS: tuple[Any, ...] = (
     .scalar_subquery().label("merged_into_name"),
 )
 ROW_COLUMNS: tuple[Any, ...] = (*Customer.__table__.c, *EXTRAS)
-IDS: Any = bindparam("ids", expanding=True)  # one parameter for an id list: no per-element coercion, a stable cache key
-_EXTRAS_BY_IDS = select(Customer.id, *EXTRAS).where(Customer.id.in_(IDS))
-_ROWS_BY_IDS = select(*ROW_COLUMNS).where(Customer.id.in_(IDS))
 
 
 async def extras_for(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not customer_ids:
         return {}
-    rows = await core_rows(session, _EXTRAS_BY_IDS, {"ids": list(customer_ids)})
+    rows = await core_rows(session, select(Customer.id, *EXTRAS).where(id_in(dialect(session), Customer.id, customer_ids)))
     return {r[0]: dict(r._mapping) for r in rows}
 
 
@@ -126,7 +124,7 @@ async def rows_by_ids(session: AsyncSession, customer_ids: Sequence[int]) -> dic
     """Plain rows (no ORM identity map) with their extras, by id."""
     if not customer_ids:
         return {}
-    rows = await core_rows(session, _ROWS_BY_IDS, {"ids": list(customer_ids)})
+    rows = await core_rows(session, select(*ROW_COLUMNS).where(id_in(dialect(session), Customer.id, customer_ids)))
     return {r.id: r._mapping for r in rows}
 
 

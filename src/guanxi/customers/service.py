@@ -32,7 +32,7 @@ from guanxi.dedupe.models import ContactIdentity
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem, forbidden, not_found, validation_error
 from guanxi.kit.i18n import current_language
-from guanxi.kit.models import utcnow
+from guanxi.kit.models import id_in, utcnow
 from guanxi.kit.normalize import PhoneError, clean_text, name_identity, normalize_email, normalize_phone
 from guanxi.kit.pagination import COUNT_CAP, clamp_limit, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX, bad_text
@@ -330,7 +330,7 @@ async def list_customers(
     if q and q.strip() and not sort:
         return await _search(session, p, q, where, n, cursor)
     if q and q.strip():
-        where.append(Customer.id.in_(await _ranked_ids(session, p, q, where)))
+        where.append(id_in(kind, Customer.id, await _ranked_ids(session, p, q, where)))
     ref, desc = repo.sort_ref(kind, sort or ("-deleted_at" if deleted else "-updated_at"), defs)
     position, known_total = None, None
     if cursor:
@@ -433,8 +433,8 @@ async def _ranked_sqlite(session: AsyncSession, p: Principal, q: str, where: lis
         return [], False
     cols = (Customer.id, tier, Customer.updated_at) if stamps else (Customer.id, tier)
     ranked = (await session.execute(
-        select(*cols).where(*where, Customer.id.in_(repo.IDS), tier > 0)
-        .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), {"ids": ids, **repo.rank_params(q)}
+        select(*cols).where(*where, id_in("sqlite", Customer.id, ids), tier > 0)
+        .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), repo.rank_params(q)
     )).all()
     return [repo.Rank(r[0], r[1], r[2] if stamps else None) for r in ranked], len(ids) >= repo.SEARCH_CAP
 

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.activities import service as activities
 from guanxi.activities.models import Attachment, Interaction, Note, Task
+from guanxi.activities.repository import dialect
 from guanxi.audit.models import DomainEvent
 from guanxi.authz.core import Principal, apply_rules_to_changes
 from guanxi.authz.records import task_assignee_scope
 from guanxi.customers.service import ENUM_LABELS, FIELD_LABELS
+from guanxi.kit.models import id_in
 from guanxi.timeline.registry import Ctx, Kind, Parts, register
 
 
@@ -140,7 +142,7 @@ register(Kind("contact", ("contact.created", "contact.updated", "contact.deleted
 
 async def _load_interactions(session: AsyncSession, p: Principal, customer_id: int, ids: list[int]) -> dict[int, Any]:
     rows: Any = (await session.execute(select(*Interaction.__table__.c).where(
-        Interaction.id.in_(ids), Interaction.customer_id == customer_id, Interaction.workspace_id == p.workspace_id,
+        id_in(dialect(session), Interaction.id, ids), Interaction.customer_id == customer_id, Interaction.workspace_id == p.workspace_id,
         Interaction.deleted_at.is_(None)))).all()  # plain rows: read-only, no identity map
     return {i.id: i for i in await activities.interactions_out(session, p, rows)}
 
@@ -160,7 +162,7 @@ def _interaction(ctx: Ctx, e: DomainEvent, i: Any) -> Parts:
 async def _load_attachments(session: AsyncSession, p: Principal, customer_id: int, ids: list[int]) -> dict[int, Any]:
     rows = (await session.execute(
         select(Attachment).join(Interaction, Interaction.id == Attachment.interaction_id)
-        .where(Attachment.id.in_(ids), Interaction.customer_id == customer_id,
+        .where(id_in(dialect(session), Attachment.id, ids), Interaction.customer_id == customer_id,
                Interaction.workspace_id == p.workspace_id, Interaction.deleted_at.is_(None)))).scalars().all()
     return {a.id: activities.attachment_out(a) for a in rows}
 
@@ -190,7 +192,7 @@ register(Kind("attachment_deleted", ("attachment.deleted",),
 
 async def _load_tasks(session: AsyncSession, p: Principal, customer_id: int, ids: list[int]) -> dict[int, Any]:
     rows = list(await session.scalars(select(Task).where(
-        Task.id.in_(ids), Task.customer_id == customer_id, Task.deleted_at.is_(None), task_assignee_scope(p))))
+        id_in(dialect(session), Task.id, ids), Task.customer_id == customer_id, Task.deleted_at.is_(None), task_assignee_scope(p))))
     return {t.id: t for t in await activities.tasks_out(session, rows)}
 
 
@@ -225,7 +227,7 @@ register(Kind("task_deleted", ("task.deleted",), lambda ctx, e, _: Parts(ctx.pic
 
 async def _load_notes(session: AsyncSession, p: Principal, customer_id: int, ids: list[int]) -> dict[int, Any]:
     rows = list(await session.scalars(select(Note).where(
-        Note.id.in_(ids), Note.customer_id == customer_id, Note.workspace_id == p.workspace_id,
+        id_in(dialect(session), Note.id, ids), Note.customer_id == customer_id, Note.workspace_id == p.workspace_id,
         Note.deleted_at.is_(None))))
     return {n.id: n for n in await activities.notes_out(session, p, rows)}
 
