@@ -533,9 +533,10 @@ def rank_params(q: str) -> dict[str, Any]:
     return {"rank_q": qf, "rank_len": len(qf), "rank_word": f" {qf} ", "rank_word_start": f" {qf}"}
 
 
-# PostgreSQL's search indexes (migration 0011): the same calls as the index definitions, or the planner cannot use them
-SEARCH_TEXT: Any = func.guanxi_search_text(Customer.name_fold, Customer.name_pinyin, Customer.phones, Customer.emails,
-                                           Customer.wechat)
+# PostgreSQL's search indexes: the trigram index is on the stored column `search_text`, which PostgreSQL computes with
+# guanxi_search_text(name_fold, name_pinyin, phones, emails, wechat) on every write (migration 0014; not mapped: SQLite
+# has no such column); the gram index is on an expression (migration 0011), called here exactly as it is indexed
+SEARCH_TEXT: Any = literal_column("customers.search_text", Text)
 SEARCH_GRAMS: Any = func.guanxi_search_grams(Customer.name_fold, Customer.name_pinyin, Customer.emails, Customer.wechat)
 
 
