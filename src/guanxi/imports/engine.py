@@ -125,6 +125,8 @@ class Ctx:
     principals: dict[int, Principal | None] = field(default_factory=dict)  # task assignees, as the app sees them
     # identity values of this batch that live customers hold already (from the duplicate lookup)
     held: set[tuple[str, str]] = field(default_factory=set)
+    # cleaned cells by column and raw text (see `_memo`): stage, owner, dates, options repeat on every row
+    memo: dict[str, dict[Any, tuple[Any, tuple[tuple[str, str], ...]]]] = field(default_factory=dict)
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -308,6 +310,27 @@ def _options(d: FieldDef) -> dict[str, str]:
     return by
 
 
+MEMO_MAX = 20_000  # distinct cells remembered per column: a column of names or notes stops filling its memo
+
+
+def _memo(ctx: Ctx, row: Row, column: str, raw: Any, clean_one: Callable[[Ctx, Row, Any], Any]) -> Any:
+    """`clean_one(ctx, row, raw)` once per distinct cell of a column: its value and the errors it gives (field,
+    code) are remembered and replayed. For cleaning that depends on the cell and the import's context only."""
+    memo = ctx.memo.get(column)
+    if memo is None:
+        memo = ctx.memo[column] = {}
+    hit = memo.get(raw)
+    if hit is None:
+        probe = Row(0, [])
+        hit = (clean_one(ctx, probe, raw), tuple((e["field"], e["code"]) for e in probe.errors))
+        if len(memo) < MEMO_MAX:
+            memo[raw] = hit
+    value, errors = hit
+    for f, code in errors:
+        ctx.err(row, f, code)
+    return list(value) if type(value) is list else value  # a row's lists are its own
+
+
 def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     """A custom field's value from its cell, by the rules of customers.service.validate_custom (the same
     codes); select options match by value or label."""
@@ -375,21 +398,11 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
         ctx.err(row, "website", "invalid_value")
     _phones_emails(ctx, row, raw)
     if "tags" in raw:
-        tags: list[str] = []
-        for cell in raw["tags"]:
-            for tag in clean.split_list(cell):
-                if len(tag) > 30:
-                    ctx.err(row, "tags", "too_long")
-                elif tag not in tags:
-                    tags.append(tag)
-        if len(tags) > 20:
-            ctx.err(row, "tags", "too_long")
-        row.values["tags"] = tags
+        row.values["tags"] = _memo(ctx, row, "tags", tuple(raw["tags"]), _tags)
     if "birthday" in one:
-        try:
-            row.values["birthday"] = clean.parse_date(one["birthday"])
-        except ValueError:
-            ctx.err(row, "birthday", "invalid_date")
+        day = _memo(ctx, row, "birthday", one["birthday"], _birthday)
+        if day is not None:
+            row.values["birthday"] = day
     if "owner" in one:
         hit = _user(ctx, row, "owner", one["owner"])
         if hit is not None:
@@ -402,7 +415,7 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
                 row.shown["owner"] = ctx.user_names.get(hit[0])
     custom_raw = {k[7:]: one[k] for k in one if k.startswith("custom.") and k[7:] in ctx.defs}
     if custom_raw:
-        values = {k: _custom(ctx, row, k, v) for k, v in custom_raw.items()}
+        values = {k: _memo(ctx, row, f"custom.{k}", v, _custom_of(k)) for k, v in custom_raw.items()}
         row.values["custom"] = {k: v for k, v in values.items() if v is not None}
     for k in ctx.required_custom:  # a required custom field mapped but empty in this row
         if k not in custom_raw:
@@ -410,6 +423,37 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     named = name_identity(row.values.get("name"), row.values.get("city"))
     if named:
         row.identities.append(named)
+
+
+def _tags(ctx: Ctx, row: Row, cells: tuple[str, ...]) -> list[str]:
+    tags: list[str] = []
+    for cell in cells:
+        for tag in clean.split_list(cell):
+            if len(tag) > 30:
+                ctx.err(row, "tags", "too_long")
+            elif tag not in tags:
+                tags.append(tag)
+    if len(tags) > 20:
+        ctx.err(row, "tags", "too_long")
+    return tags
+
+
+def _birthday(ctx: Ctx, row: Row, raw: str) -> Any:
+    try:
+        return clean.parse_date(raw)
+    except ValueError:
+        ctx.err(row, "birthday", "invalid_date")
+        return None
+
+
+_CUSTOM_OF: dict[str, Callable[[Ctx, Row, Any], Any]] = {}
+
+
+def _custom_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
+    fn = _CUSTOM_OF.get(key)
+    if fn is None:
+        fn = _CUSTOM_OF[key] = lambda ctx, row, raw: _custom(ctx, row, key, raw)
+    return fn
 
 
 def _customer_ref(ctx: Ctx, row: Row, raw: dict[str, list[str]], required: bool) -> None:
@@ -1028,13 +1072,27 @@ def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
     identities = [kv for kv in r.identities if kv[0] != "name"]
     named = name_identity(name, rec["city"])
     identities += [named] if named else []
-    after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
-    after = {k: val for k, val in after.items() if val not in (None, [], {})}
-    changes = _json(created_changes(after))
+    changes = created_json(rec)
     doc = _doc(rec, identities)
     for c in _C_JSON:
         rec[c] = _json(rec[c])
     return Prepared(tuple(rec.values()), identities, doc, changes)
+
+
+_CREATED_FIELDS = tuple(sorted({*CUSTOMER_FIELDS, "team_id"}))
+_CREATED_HEAD = {f: '{"field":' + _json(f) + ',"old":null,"new":' for f in _CREATED_FIELDS}
+
+
+def created_json(rec: dict[str, Any]) -> str:
+    """`_json(created_changes(...))` of a new customer's fields that have a value, built as JSON text directly: one
+    orjson call per value (dates as ISO text, as `_plain` gives them), no dicts of changes."""
+    parts = []
+    for f in _CREATED_FIELDS:
+        v = rec.get(f)
+        if v is None or v == [] or v == {}:
+            continue
+        parts.append(_CREATED_HEAD[f] + orjson.dumps(v, default=_plain).decode() + "}")
+    return "[" + ",".join(parts) + "]"
 
 
 # the order in which prepare_customer builds a customer's values
