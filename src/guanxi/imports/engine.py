@@ -382,11 +382,20 @@ def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     return raw
 
 
+# text columns that repeat a few values (places, industries): cleaned once per distinct cell
+def _text_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
+    return lambda ctx, row, raw: _text(ctx, row, key, raw)
+
+
+_TEXT_MEMO = {f: _text_of(f) for f in ("industry", "province", "city", "district")}
+
+
 def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     one = {k: v[0] for k, v in raw.items()}
     for f in TEXT_FIELDS:
         if f in one:
-            row.values[f] = _text(ctx, row, f, one[f])
+            memo = _TEXT_MEMO.get(f)
+            row.values[f] = _text(ctx, row, f, one[f]) if memo is None else _memo(ctx, row, f, one[f], memo)
     if not row.values.get("name"):
         ctx.err(row, "name", "required")
     if "kind" in one:
