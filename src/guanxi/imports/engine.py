@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -231,12 +232,22 @@ def clean_row(ctx: Ctx, line: int, cells: list[str], *, show: bool = False) -> R
     """One record's values, problems and duplicate keys; `show` adds the values as text (preview)."""
     row = Row(line, cells)
     raw: dict[str, list[str]] = {}
+    n = len(cells)
     for i, key in ctx.columns:
-        v = cells[i].strip() if i < len(cells) else ""
-        if v[:1] == "'" and v[1:2] in _FORMULA:
+        if i >= n:
+            continue
+        v = cells[i].strip()
+        if not v:
+            continue
+        if v[0] == "'" and v[1:2] in _FORMULA:
             v = v[1:]  # a failed-rows file neutralises formulas with a quote: the fixed file comes back with it
-        if v:
-            raw.setdefault(key, []).append(v)
+            if not v:
+                continue
+        got = raw.get(key)
+        if got is None:
+            raw[key] = [v]
+        else:
+            got.append(v)
     CLEANERS[ctx.type](ctx, row, raw)
     if show:
         for k, v in row.values.items():
@@ -383,6 +394,10 @@ def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
 
 
 # text columns that repeat a few values (places, industries): cleaned once per distinct cell
+# a batch's rows are cleaned, then built: the name key of each is asked for twice
+_name_identity = lru_cache(maxsize=8192)(name_identity)
+
+
 def _text_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
     return lambda ctx, row, raw: _text(ctx, row, key, raw)
 
@@ -429,7 +444,7 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     for k in ctx.required_custom:  # a required custom field mapped but empty in this row
         if k not in custom_raw:
             ctx.err(row, f"custom.{k}", "required")
-    named = name_identity(row.values.get("name"), row.values.get("city"))
+    named = _name_identity(row.values.get("name"), row.values.get("city"))
     if named:
         row.identities.append(named)
 
@@ -1079,7 +1094,7 @@ def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
            "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
            "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {}}
     identities = [kv for kv in r.identities if kv[0] != "name"]
-    named = name_identity(name, rec["city"])
+    named = _name_identity(name, rec["city"])
     identities += [named] if named else []
     changes = created_json(rec)
     doc = _doc(rec, identities)
