@@ -71,7 +71,7 @@ async def outcome(db, w, import_id: int) -> dict:  # type: ignore[no-untyped-def
         audits = sorted((a.action, a.record_label, named(a.changes["items"]))
                         for a in await s.scalars(select(AuditEntry).where(AuditEntry.workspace_id == workspace_id,
                                                                           AuditEntry.record_type == "customer")))
-        events = sorted((e.kind, by_id[e.customer_id], e.payload["label"], named(e.payload["changes"]),
+        events = sorted((e.kind, by_id[e.customer_id], e.payload["label"], named(e.payload.get("changes", [])),
                          sorted(e.payload))
                         for e in await s.scalars(select(DomainEvent).where(DomainEvent.workspace_id == workspace_id,
                                                                            DomainEvent.record_type == "customer")))

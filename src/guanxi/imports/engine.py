@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -125,6 +126,8 @@ class Ctx:
     principals: dict[int, Principal | None] = field(default_factory=dict)  # task assignees, as the app sees them
     # identity values of this batch that live customers hold already (from the duplicate lookup)
     held: set[tuple[str, str]] = field(default_factory=set)
+    # cleaned cells by column and raw text (see `_memo`): stage, owner, dates, options repeat on every row
+    memo: dict[str, dict[Any, tuple[Any, tuple[tuple[str, str], ...]]]] = field(default_factory=dict)
 
     def err(self, row: Row, field_: str, code: str) -> None:
         row.errors.append(FieldError(field_, code, t(code, self.lang)))
@@ -229,12 +232,22 @@ def clean_row(ctx: Ctx, line: int, cells: list[str], *, show: bool = False) -> R
     """One record's values, problems and duplicate keys; `show` adds the values as text (preview)."""
     row = Row(line, cells)
     raw: dict[str, list[str]] = {}
+    n = len(cells)
     for i, key in ctx.columns:
-        v = cells[i].strip() if i < len(cells) else ""
-        if v[:1] == "'" and v[1:2] in _FORMULA:
+        if i >= n:
+            continue
+        v = cells[i].strip()
+        if not v:
+            continue
+        if v[0] == "'" and v[1:2] in _FORMULA:
             v = v[1:]  # a failed-rows file neutralises formulas with a quote: the fixed file comes back with it
-        if v:
-            raw.setdefault(key, []).append(v)
+            if not v:
+                continue
+        got = raw.get(key)
+        if got is None:
+            raw[key] = [v]
+        else:
+            got.append(v)
     CLEANERS[ctx.type](ctx, row, raw)
     if show:
         for k, v in row.values.items():
@@ -308,6 +321,27 @@ def _options(d: FieldDef) -> dict[str, str]:
     return by
 
 
+MEMO_MAX = 20_000  # distinct cells remembered per column: a column of names or notes stops filling its memo
+
+
+def _memo(ctx: Ctx, row: Row, column: str, raw: Any, clean_one: Callable[[Ctx, Row, Any], Any]) -> Any:
+    """`clean_one(ctx, row, raw)` once per distinct cell of a column: its value and the errors it gives (field,
+    code) are remembered and replayed. For cleaning that depends on the cell and the import's context only."""
+    memo = ctx.memo.get(column)
+    if memo is None:
+        memo = ctx.memo[column] = {}
+    hit = memo.get(raw)
+    if hit is None:
+        probe = Row(0, [])
+        hit = (clean_one(ctx, probe, raw), tuple((e["field"], e["code"]) for e in probe.errors))
+        if len(memo) < MEMO_MAX:
+            memo[raw] = hit
+    value, errors = hit
+    for f, code in errors:
+        ctx.err(row, f, code)
+    return list(value) if type(value) is list else value  # a row's lists are its own
+
+
 def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     """A custom field's value from its cell, by the rules of customers.service.validate_custom (the same
     codes); select options match by value or label."""
@@ -359,11 +393,24 @@ def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     return raw
 
 
+# text columns that repeat a few values (places, industries): cleaned once per distinct cell
+# a batch's rows are cleaned, then built: the name key of each is asked for twice
+_name_identity = lru_cache(maxsize=8192)(name_identity)
+
+
+def _text_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
+    return lambda ctx, row, raw: _text(ctx, row, key, raw)
+
+
+_TEXT_MEMO = {f: _text_of(f) for f in ("industry", "province", "city", "district")}
+
+
 def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     one = {k: v[0] for k, v in raw.items()}
     for f in TEXT_FIELDS:
         if f in one:
-            row.values[f] = _text(ctx, row, f, one[f])
+            memo = _TEXT_MEMO.get(f)
+            row.values[f] = _text(ctx, row, f, one[f]) if memo is None else _memo(ctx, row, f, one[f], memo)
     if not row.values.get("name"):
         ctx.err(row, "name", "required")
     if "kind" in one:
@@ -375,21 +422,11 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
         ctx.err(row, "website", "invalid_value")
     _phones_emails(ctx, row, raw)
     if "tags" in raw:
-        tags: list[str] = []
-        for cell in raw["tags"]:
-            for tag in clean.split_list(cell):
-                if len(tag) > 30:
-                    ctx.err(row, "tags", "too_long")
-                elif tag not in tags:
-                    tags.append(tag)
-        if len(tags) > 20:
-            ctx.err(row, "tags", "too_long")
-        row.values["tags"] = tags
+        row.values["tags"] = _memo(ctx, row, "tags", tuple(raw["tags"]), _tags)
     if "birthday" in one:
-        try:
-            row.values["birthday"] = clean.parse_date(one["birthday"])
-        except ValueError:
-            ctx.err(row, "birthday", "invalid_date")
+        day = _memo(ctx, row, "birthday", one["birthday"], _birthday)
+        if day is not None:
+            row.values["birthday"] = day
     if "owner" in one:
         hit = _user(ctx, row, "owner", one["owner"])
         if hit is not None:
@@ -402,14 +439,45 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
                 row.shown["owner"] = ctx.user_names.get(hit[0])
     custom_raw = {k[7:]: one[k] for k in one if k.startswith("custom.") and k[7:] in ctx.defs}
     if custom_raw:
-        values = {k: _custom(ctx, row, k, v) for k, v in custom_raw.items()}
+        values = {k: _memo(ctx, row, f"custom.{k}", v, _custom_of(k)) for k, v in custom_raw.items()}
         row.values["custom"] = {k: v for k, v in values.items() if v is not None}
     for k in ctx.required_custom:  # a required custom field mapped but empty in this row
         if k not in custom_raw:
             ctx.err(row, f"custom.{k}", "required")
-    named = name_identity(row.values.get("name"), row.values.get("city"))
+    named = _name_identity(row.values.get("name"), row.values.get("city"))
     if named:
         row.identities.append(named)
+
+
+def _tags(ctx: Ctx, row: Row, cells: tuple[str, ...]) -> list[str]:
+    tags: list[str] = []
+    for cell in cells:
+        for tag in clean.split_list(cell):
+            if len(tag) > 30:
+                ctx.err(row, "tags", "too_long")
+            elif tag not in tags:
+                tags.append(tag)
+    if len(tags) > 20:
+        ctx.err(row, "tags", "too_long")
+    return tags
+
+
+def _birthday(ctx: Ctx, row: Row, raw: str) -> Any:
+    try:
+        return clean.parse_date(raw)
+    except ValueError:
+        ctx.err(row, "birthday", "invalid_date")
+        return None
+
+
+_CUSTOM_OF: dict[str, Callable[[Ctx, Row, Any], Any]] = {}
+
+
+def _custom_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
+    fn = _CUSTOM_OF.get(key)
+    if fn is None:
+        fn = _CUSTOM_OF[key] = lambda ctx, row, raw: _custom(ctx, row, key, raw)
+    return fn
 
 
 def _customer_ref(ctx: Ctx, row: Row, raw: dict[str, list[str]], required: bool) -> None:
@@ -950,21 +1018,25 @@ async def insert_values(session: AsyncSession, t: Any, keys: tuple[str, ...], ro
 
 def _events(ctx: Ctx, now: datetime, action: str, record_type: str, items: list[tuple[int, str, Any, int | None,
                                                                                     dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One audit row and one domain event per record, as `audit.change` writes them."""
+    """One audit row and one domain event per record, as `audit.change` writes them — except that the event of a
+    created record does not repeat the new values: it says `"audited": "create"`, and the timeline reads them from
+    the record's audit row (`timeline.repository.audited_changes`). The values were half of an import's bytes."""
     p = ctx.p
     audits, events = [], []
     kind = f"{record_type}.{past(action)}"
+    slim = action == "create"
     for record_id, label, changes, customer_id, payload in items:
         # JSON text built here (the changes encoded once for both rows): {"items": changes} and
-        # {"label": label, "changes": changes, **payload}
+        # {"label": label, "changes": changes, **payload} (or {"label": label, "audited": "create", **payload})
         ch = changes if isinstance(changes, str) else _json(changes)
         extra = _json(payload)[1:-1] if payload else ""
         audits.append({"workspace_id": p.workspace_id, "at": now, "user_id": p.user_id, "user_name": p.name,
                        "action": action, "record_type": record_type, "record_id": record_id,
                        "record_label": (label or "")[:200] or None, "changes": '{"items":' + ch + "}", "ip": p.ip})
+        body = ',"audited":"create"' if slim else ',"changes":' + ch
         events.append({"workspace_id": p.workspace_id, "at": now, "kind": kind, "record_type": record_type,
                        "record_id": record_id, "actor_id": p.user_id, "customer_id": customer_id,
-                       "payload": '{"label":' + _json(label) + ',"changes":' + ch + ("," + extra if extra else "") + "}",
+                       "payload": '{"label":' + _json(label) + body + ("," + extra if extra else "") + "}",
                        "dispatched_at": None})
     return audits, events
 
@@ -1022,15 +1094,29 @@ def prepare_customer(ctx: Ctx, r: Row) -> Prepared:
            "team_id": v.get("team_id", ctx.my_team) if "owner_id" in v else ctx.my_team,
            "birthday": v.get("birthday"), "notes": v.get("notes"), "custom": v.get("custom") or {}}
     identities = [kv for kv in r.identities if kv[0] != "name"]
-    named = name_identity(name, rec["city"])
+    named = _name_identity(name, rec["city"])
     identities += [named] if named else []
-    after = {f: rec.get(f) for f in CUSTOMER_FIELDS} | {"team_id": rec["team_id"]}
-    after = {k: val for k, val in after.items() if val not in (None, [], {})}
-    changes = _json(created_changes(after))
+    changes = created_json(rec)
     doc = _doc(rec, identities)
     for c in _C_JSON:
         rec[c] = _json(rec[c])
     return Prepared(tuple(rec.values()), identities, doc, changes)
+
+
+_CREATED_FIELDS = tuple(sorted({*CUSTOMER_FIELDS, "team_id"}))
+_CREATED_HEAD = {f: '{"field":' + _json(f) + ',"old":null,"new":' for f in _CREATED_FIELDS}
+
+
+def created_json(rec: dict[str, Any]) -> str:
+    """`_json(created_changes(...))` of a new customer's fields that have a value, built as JSON text directly: one
+    orjson call per value (dates as ISO text, as `_plain` gives them), no dicts of changes."""
+    parts = []
+    for f in _CREATED_FIELDS:
+        v = rec.get(f)
+        if v is None or v == [] or v == {}:
+            continue
+        parts.append(_CREATED_HEAD[f] + orjson.dumps(v, default=_plain).decode() + "}")
+    return "[" + ",".join(parts) + "]"
 
 
 # the order in which prepare_customer builds a customer's values

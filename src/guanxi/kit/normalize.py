@@ -62,6 +62,7 @@ def clean_text(value: str | None) -> str | None:
 _LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司", "co.,ltd", "co.ltd", "co,ltd", "ltd", "inc",
                 "limited", "corporation", "corp")
 _NAME_PUNCT = re.compile(r"[\s\-_.,，。·•、/\\()（）\[\]【】<>《》\"'“”‘’&＆+]+")
+_FORM_KEYS = tuple(_NAME_PUNCT.sub("", form) for form in _LEGAL_FORMS)  # the forms as keys compare them
 
 
 def name_key(name: str) -> str:
@@ -71,8 +72,7 @@ def name_key(name: str) -> str:
     at the end (有限公司 / 有限责任公司 / 股份有限公司) all reduce to the same key.
     """
     key = _NAME_PUNCT.sub("", unicodedata.normalize("NFKC", name).lower())
-    for form in _LEGAL_FORMS:
-        form = _NAME_PUNCT.sub("", form)
+    for form in _FORM_KEYS:
         if key.endswith(form) and len(key) > len(form):
             key = key[: -len(form)]
             break

@@ -10,8 +10,9 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 # pypinyin's phrase dictionary costs ~45 MB in every server process; names need readings, not phrases:
 # characters read differently in names and places get their other reading indexed too (ALT_READINGS).
@@ -66,20 +67,43 @@ def syllables(text: str) -> list[list[str]]:
     return [list(r) for r in _syllables(text)]
 
 
+class _PerChar(dict[str, Any]):
+    """A value per character, computed on first sight: a bulk import asks about the same few thousand characters
+    millions of times."""
+
+    def __init__(self, compute: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, ch: str) -> Any:
+        value = self.compute(ch)
+        if len(self) < 65536:  # a file of every code point does not grow it without end
+            self[ch] = value
+        return value
+
+
+# a CJK character's readings (None for any other character, or a CJK one pypinyin cannot read)
+_CHAR_READINGS = _PerChar(lambda ch: (_readings(ch) or None) if _CJK.match(ch) else None)
+# what a character of a folded name adds to its sort key
+_SORT_CHAR = _PerChar(lambda ch: "" if ch.isspace() else (reading(ch) or ch) if _CJK.match(ch) else ch)
+
+
 @lru_cache(maxsize=4096)  # a name's pinyin key and its search document read the same name one after the other
 def _syllables(text: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(r for ch in text if _CJK.match(ch) and (r := _readings(ch)))
+    return tuple(r for r in map(_CHAR_READINGS.__getitem__, text) if r)
 
 
 def sort_key(name: str) -> str:
     """How names sort in a Chinese list: by pinyin, letters and digits as themselves (阿里 < Baidu < 张伟)."""
     folded = unicodedata.normalize("NFKC", name).lower()
-    return "".join(reading(ch) or ch if _CJK.match(ch) else ch for ch in folded if not ch.isspace())[:200]
+    return "".join(map(_SORT_CHAR.__getitem__, folded))[:200]
 
 
-def variants(readings: list[list[str]]) -> list[list[str]]:
+def variants(readings: Sequence[Sequence[str]]) -> list[list[str]]:
     """At most MAX_VARIANTS spellings; the first uses every usual reading, the rest each swap in other ones."""
     poly = [i for i, r in enumerate(readings) if len(r) > 1][:2]
+    if not poly:  # most names: one spelling
+        return [[r[0] for r in readings]]
     out = []
     for choice in itertools.product(*[(0, 1) if i in poly else (0,) for i in range(len(readings))]):
         out.append([readings[i][c] for i, c in enumerate(choice)])
@@ -113,8 +137,11 @@ def name_tokens(name: str) -> set[str]:
     return tokens
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def phone_tokens(e164: str) -> set[str]:
-    digits = re.sub(r"\D", "", e164)
+    digits = _NOT_DIGIT.sub("", e164)
     national = digits.removeprefix("86")
     tokens = {national[i:] for i in range(len(national) - 3)}
     tokens.add(digits)

@@ -19,11 +19,11 @@ from guanxi.authz.core import Principal, apply_rules_to_changes
 from guanxi.authz.records import task_assignee_scope
 from guanxi.customers.service import ENUM_LABELS, FIELD_LABELS
 from guanxi.kit.models import id_in
-from guanxi.timeline.registry import Ctx, Kind, Parts, register
+from guanxi.timeline.registry import Ctx, Kind, Parts, changes_of, register
 
 
 def _changes(ctx: Ctx, e: DomainEvent, module: str = "customers") -> list[dict[str, Any]]:
-    items = [dict(c) for c in (e.payload or {}).get("changes", []) if isinstance(c, dict)]
+    items = [dict(c) for c in changes_of(ctx, e) if isinstance(c, dict)]
     return apply_rules_to_changes(ctx.p, module, items)
 
 

@@ -32,6 +32,8 @@ class Ctx:
     users: dict[int, str]
     customer_id: int
     customer_name: str
+    # changes read from the audit log for events that name their audit row (see `changes_of`)
+    audited: dict[tuple[str, str, int], list[Any]] = field(default_factory=dict)
 
     def pick(self, zh: str, en: str) -> str:
         return en if self.en else zh
@@ -77,6 +79,24 @@ def register(kind: Kind) -> Kind:
         raise ValueError(f"timeline kind {kind.name} is registered twice")
     KINDS.append(kind)
     return kind
+
+
+def audit_key(e: DomainEvent) -> tuple[str, str, int] | None:
+    """(record type, action, record id) of the audit row that holds an event's changes, when the event names it
+    instead of repeating them (`"audited": "create"`, written by imports); None when the event has its changes."""
+    payload = e.payload
+    if not isinstance(payload, dict) or "changes" in payload or e.record_id is None:
+        return None
+    action = payload.get("audited")
+    return (e.record_type, action, e.record_id) if isinstance(action, str) else None
+
+
+def changes_of(ctx: Ctx, e: DomainEvent) -> list[Any]:
+    """An event's field changes: its own, or its audit row's."""
+    key = audit_key(e)
+    if key is not None:
+        return ctx.audited.get(key, [])
+    return list((e.payload or {}).get("changes", []))
 
 
 def _fields(e: DomainEvent) -> set[str]:

@@ -72,8 +72,10 @@ async def render(session: AsyncSession, p: Principal, c: Customer, rows: list[Do
     for e, k in resolved:
         if k is not None and k.users is not None:
             user_ids.update(k.users(e))
+    wanted = {key for e, k in resolved if k is not None and (key := registry.audit_key(e)) is not None}
+    audited = await repo.audited_changes(session, p.workspace_id, wanted) if wanted else {}
     ctx = registry.Ctx(p=p, en=current_language.get() == "en", users=await repo.user_names(session, user_ids),
-                       customer_id=c.id, customer_name=c.name)
+                       customer_id=c.id, customer_name=c.name, audited=audited)
     out = []
     for e, k in resolved:
         restricted = False
