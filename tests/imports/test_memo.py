@@ -74,7 +74,7 @@ def cleaned(ctx: engine.Ctx, rows: list[list[str]]) -> list[Any]:
 def test_memoised_cleaning_gives_what_cleaning_each_cell_gives(rows):
     rows = [list(r) for r in rows]
     memoised = engine._memo
-    engine._memo = lambda ctx, row, column, raw, clean_one: clean_one(ctx, row, raw)  # every cell cleaned
+    engine._memo = lambda ctx, row, column, key, raw, clean_one: clean_one(ctx, row, key, raw)  # every cell cleaned
     try:
         plain_rows = cleaned(context(), rows)
     finally:

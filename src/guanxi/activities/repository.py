@@ -17,13 +17,9 @@ from guanxi.authz.core import Principal
 from guanxi.authz.records import interaction_scope, note_scope, task_scope
 from guanxi.customers.models import Contact, Customer
 from guanxi.kit.errors import Problem
-from guanxi.kit.models import id_in
+from guanxi.kit.models import dialect, id_in
 from guanxi.kit.pagination import COUNT_CAP, after, decode_cursor, encode_cursor
 from guanxi.kit.schemas import ID_MAX
-
-
-def dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def _bin(q: Select[Any], model: Any, deleted: bool | None) -> Select[Any]:

@@ -46,7 +46,7 @@ from guanxi.authz.core import Principal, record_scope
 from guanxi.customers.models import Contact, Customer, CustomerIdentity, CustomFieldDef
 from guanxi.kit import search
 from guanxi.kit.errors import FieldError, Problem
-from guanxi.kit.models import id_in
+from guanxi.kit.models import dialect, id_in
 from guanxi.kit.pagination import COUNT_CAP, after
 from guanxi.kit.schemas import ID_MAX, bad_text
 from guanxi.kit.timeutil import DEFAULT_TZ, day_start, local_today
@@ -54,10 +54,6 @@ from guanxi.kit.timeutil import DEFAULT_TZ, day_start, local_today
 SEARCH_CAP = 300  # candidates ranked per search; names starting with the query always come first
 FUZZY_LIMIT = 3000  # PostgreSQL: about how many entries the search indexes return for a frequent term
 PREFIX_CAP = 50  # names equal to the query, and names starting with it, read beside the capped candidates
-
-
-def dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def scoped(p: Principal) -> ColumnElement[bool]:

@@ -433,7 +433,7 @@ async def _ranked_sqlite(session: AsyncSession, p: Principal, q: str, where: lis
         return [], False
     cols = (Customer.id, tier, Customer.updated_at) if stamps else (Customer.id, tier)
     ranked = (await session.execute(
-        select(*cols).where(*where, id_in("sqlite", Customer.id, ids), tier > 0)
+        select(*cols).where(*where, Customer.id.in_(ids), tier > 0)
         .order_by(tier.desc(), Customer.updated_at.desc(), Customer.id.desc()), repo.rank_params(q)
     )).all()
     return [repo.Rank(r[0], r[1], r[2] if stamps else None) for r in ranked], len(ids) >= repo.SEARCH_CAP

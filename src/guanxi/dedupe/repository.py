@@ -15,14 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from guanxi.activities.models import Interaction, Note, Task
 from guanxi.customers.models import Contact, Customer, CustomerIdentity
 from guanxi.dedupe.models import ContactIdentity, DuplicateDismissal, DuplicateGroup, DuplicateGroupOwner
-from guanxi.kit.models import utcnow
+from guanxi.kit.models import dialect, utcnow
 from guanxi.kit.normalize import PhoneError, fold, normalize_email, normalize_phone
 
 Key = tuple[str, str]
-
-
-def dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def member_key(ids: Iterable[int]) -> str:

@@ -324,8 +324,9 @@ def _options(d: FieldDef) -> dict[str, str]:
 MEMO_MAX = 20_000  # distinct cells remembered per column: a column of names or notes stops filling its memo
 
 
-def _memo(ctx: Ctx, row: Row, column: str, raw: Any, clean_one: Callable[[Ctx, Row, Any], Any]) -> Any:
-    """`clean_one(ctx, row, raw)` once per distinct cell of a column: its value and the errors it gives (field,
+def _memo(ctx: Ctx, row: Row, column: str, key: str, raw: Any,
+          clean_one: Callable[[Ctx, Row, str, Any], Any]) -> Any:
+    """`clean_one(ctx, row, key, raw)` once per distinct cell of a column: its value and the errors it gives (field,
     code) are remembered and replayed. For cleaning that depends on the cell and the import's context only."""
     memo = ctx.memo.get(column)
     if memo is None:
@@ -333,7 +334,7 @@ def _memo(ctx: Ctx, row: Row, column: str, raw: Any, clean_one: Callable[[Ctx, R
     hit = memo.get(raw)
     if hit is None:
         probe = Row(0, [])
-        hit = (clean_one(ctx, probe, raw), tuple((e["field"], e["code"]) for e in probe.errors))
+        hit = (clean_one(ctx, probe, key, raw), tuple((e["field"], e["code"]) for e in probe.errors))
         if len(memo) < MEMO_MAX:
             memo[raw] = hit
     value, errors = hit
@@ -393,24 +394,17 @@ def _custom(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     return raw
 
 
-# text columns that repeat a few values (places, industries): cleaned once per distinct cell
 # a batch's rows are cleaned, then built: the name key of each is asked for twice
 _name_identity = lru_cache(maxsize=8192)(name_identity)
-
-
-def _text_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
-    return lambda ctx, row, raw: _text(ctx, row, key, raw)
-
-
-_TEXT_MEMO = {f: _text_of(f) for f in ("industry", "province", "city", "district")}
+# text columns that repeat a few values (places, industries): cleaned once per distinct cell
+_MEMO_TEXT = frozenset({"industry", "province", "city", "district"})
 
 
 def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
     one = {k: v[0] for k, v in raw.items()}
     for f in TEXT_FIELDS:
         if f in one:
-            memo = _TEXT_MEMO.get(f)
-            row.values[f] = _text(ctx, row, f, one[f]) if memo is None else _memo(ctx, row, f, one[f], memo)
+            row.values[f] = _memo(ctx, row, f, f, one[f], _text) if f in _MEMO_TEXT else _text(ctx, row, f, one[f])
     if not row.values.get("name"):
         ctx.err(row, "name", "required")
     if "kind" in one:
@@ -422,9 +416,9 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
         ctx.err(row, "website", "invalid_value")
     _phones_emails(ctx, row, raw)
     if "tags" in raw:
-        row.values["tags"] = _memo(ctx, row, "tags", tuple(raw["tags"]), _tags)
+        row.values["tags"] = _memo(ctx, row, "tags", "tags", tuple(raw["tags"]), _tags)
     if "birthday" in one:
-        day = _memo(ctx, row, "birthday", one["birthday"], _birthday)
+        day = _memo(ctx, row, "birthday", "birthday", one["birthday"], _birthday)
         if day is not None:
             row.values["birthday"] = day
     if "owner" in one:
@@ -439,7 +433,7 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
                 row.shown["owner"] = ctx.user_names.get(hit[0])
     custom_raw = {k[7:]: one[k] for k in one if k.startswith("custom.") and k[7:] in ctx.defs}
     if custom_raw:
-        values = {k: _memo(ctx, row, f"custom.{k}", v, _custom_of(k)) for k, v in custom_raw.items()}
+        values = {k: _memo(ctx, row, f"custom.{k}", k, v, _custom) for k, v in custom_raw.items()}
         row.values["custom"] = {k: v for k, v in values.items() if v is not None}
     for k in ctx.required_custom:  # a required custom field mapped but empty in this row
         if k not in custom_raw:
@@ -449,35 +443,25 @@ def _clean_customer(ctx: Ctx, row: Row, raw: dict[str, list[str]]) -> None:
         row.identities.append(named)
 
 
-def _tags(ctx: Ctx, row: Row, cells: tuple[str, ...]) -> list[str]:
+def _tags(ctx: Ctx, row: Row, key: str, cells: tuple[str, ...]) -> list[str]:
     tags: list[str] = []
     for cell in cells:
         for tag in clean.split_list(cell):
             if len(tag) > 30:
-                ctx.err(row, "tags", "too_long")
+                ctx.err(row, key, "too_long")
             elif tag not in tags:
                 tags.append(tag)
     if len(tags) > 20:
-        ctx.err(row, "tags", "too_long")
+        ctx.err(row, key, "too_long")
     return tags
 
 
-def _birthday(ctx: Ctx, row: Row, raw: str) -> Any:
+def _birthday(ctx: Ctx, row: Row, key: str, raw: str) -> Any:
     try:
         return clean.parse_date(raw)
     except ValueError:
-        ctx.err(row, "birthday", "invalid_date")
+        ctx.err(row, key, "invalid_date")
         return None
-
-
-_CUSTOM_OF: dict[str, Callable[[Ctx, Row, Any], Any]] = {}
-
-
-def _custom_of(key: str) -> Callable[[Ctx, Row, Any], Any]:
-    fn = _CUSTOM_OF.get(key)
-    if fn is None:
-        fn = _CUSTOM_OF[key] = lambda ctx, row, raw: _custom(ctx, row, key, raw)
-    return fn
 
 
 def _customer_ref(ctx: Ctx, row: Row, raw: dict[str, list[str]], required: bool) -> None:

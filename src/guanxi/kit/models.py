@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -84,6 +85,11 @@ class BusinessMixin:
 
 
 SYSTEM_FIELDS = frozenset({"id", "workspace_id", "created_at", "updated_at", "created_by", "version", "deleted_at"})
+
+
+def dialect(session: AsyncSession) -> str:
+    """The session's database: "sqlite" or "postgresql"."""
+    return session.get_bind().dialect.name
 
 
 def id_in(kind: str, col: Any, ids: Iterable[int]) -> ColumnElement[bool]:

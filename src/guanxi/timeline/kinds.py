@@ -13,12 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.activities import service as activities
 from guanxi.activities.models import Attachment, Interaction, Note, Task
-from guanxi.activities.repository import dialect
 from guanxi.audit.models import DomainEvent
 from guanxi.authz.core import Principal, apply_rules_to_changes
 from guanxi.authz.records import task_assignee_scope
 from guanxi.customers.service import ENUM_LABELS, FIELD_LABELS
-from guanxi.kit.models import id_in
+from guanxi.kit.models import dialect, id_in
 from guanxi.timeline.registry import Ctx, Kind, Parts, changes_of, register
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from guanxi.activities import repository as activities_repo
 from guanxi.audit.models import AuditEntry, DomainEvent
-from guanxi.kit.models import id_in
+from guanxi.kit.models import dialect, id_in
 
 
 async def page(session: AsyncSession, where: list[ColumnElement[bool]], *, before_id: int | None,
@@ -43,7 +43,7 @@ async def audited_changes(session: AsyncSession, workspace_id: int,
         rows = await session.execute(
             select(AuditEntry.record_id, AuditEntry.changes)
             .where(AuditEntry.workspace_id == workspace_id, AuditEntry.record_type == record_type,
-                   id_in(activities_repo.dialect(session), AuditEntry.record_id, sorted(ids)),
+                   id_in(dialect(session), AuditEntry.record_id, sorted(ids)),
                    AuditEntry.action == action)
             .order_by(AuditEntry.id))
         for record_id, changes in rows.all():
