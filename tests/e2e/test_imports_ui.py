@@ -189,6 +189,7 @@ def test_import_customers_from_a_gb18030_csv(page: Any, admin_api: Api) -> None:
     expect(report.get_by_test_id("report-skipped")).to_contain_text("2")
     expect(report.get_by_test_id("report-failed")).to_contain_text("1")
     expect(report.get_by_test_id("import-report-duplicates")).to_have_text("重复数据：跳过重复")
+    expect(report.get_by_test_id("import-report-took")).to_have_text(re.compile(r"^用时 \d+ 秒$"))
     page.reload()
     expect(page.get_by_test_id("import-report")).to_have_attribute("data-status", "done")
     quiet(page)
@@ -271,7 +272,8 @@ def test_vcard_contacts_from_a_customer_page_at_phone_width(browser: Any, server
 def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     """A big file: the page comes back to the running import after a reload, and the import can be cancelled."""
     uniq = uuid.uuid4().hex[:4]
-    lines = ["客户名称,手机号码,城市"] + [f"批量客户{uniq}-{i:05d},,杭州" for i in range(15_000)]
+    # big enough to run for several seconds (in the import's worker process): long enough to see its speed
+    lines = ["客户名称,手机号码,城市"] + [f"批量客户{uniq}-{i:05d},,杭州" for i in range(60_000)]
     data = ("\r\n".join(lines) + "\r\n").encode("gb18030")
     login(page, ADMIN)
     page.get_by_test_id("nav-import").click()
@@ -282,7 +284,7 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
         )
     assert up.value.status == 201, up.value.text()
     imp = up.value.json()
-    assert imp["total_rows"] == 15_000
+    assert imp["total_rows"] == 60_000
     page.get_by_test_id("duplicate-mode-update").click()
     page.get_by_test_id("update-fields-overwrite").click()
     page.get_by_test_id("update-fields").scroll_into_view_if_needed()
@@ -295,7 +297,9 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     page.get_by_test_id("preview-run").click()
     progress = page.get_by_test_id("import-progress-step")
     expect(progress).to_be_visible()
-    expect(page.get_by_test_id("import-processed")).to_contain_text("15000")
+    expect(page.get_by_test_id("import-processed")).to_contain_text("60000")
+    # the speed and the time left, measured over the page's last polls
+    expect(page.get_by_test_id("import-pace")).to_have_text(re.compile(r"^约 [\d,]+ 行/秒 · 预计还需 (\d+ 分 )?\d+ 秒$"))
 
     page.reload()
     page.wait_for_url(re.compile(rf".*/import/{imp['id']}$"))

@@ -8,6 +8,12 @@ import {
   duplicateHandling,
   fileProblem,
   percentDone,
+  addSample,
+  pace,
+  durationParts,
+  elapsedSeconds,
+  formatDuration,
+  PACE_WINDOW_MS,
   samplesOf,
   splitMappingErrors,
   stepFor,
@@ -133,6 +139,48 @@ describe('stepFor', () => {
     expect(percentDone({ status: 'running', processed: 5, total_rows: null })).toBeNull()
     expect(percentDone({ status: 'queued', processed: 0, total_rows: null })).toBe(0)
     expect(percentDone({ status: 'done', processed: 0, total_rows: 0 })).toBe(100)
+  })
+})
+
+describe('pace', () => {
+  it('measures rows per second over the window and the time left', () => {
+    let s = addSample([], { at: 0, processed: 0 })
+    expect(pace(s, 100_000)).toBeNull() // one look says nothing
+    s = addSample(s, { at: 1_000, processed: 0 })
+    expect(pace(s, 100_000)).toBeNull() // the count has not moved yet
+    s = addSample(s, { at: 3_000, processed: 10_000 })
+    expect(pace(s, 100_000)).toEqual({ rate: 10_000 / 3, left: 90_000 / (10_000 / 3) })
+    expect(pace(s, null)).toEqual({ rate: 10_000 / 3, left: null })
+  })
+
+  it('forgets samples older than the window, and starts over when the count goes back', () => {
+    let s = addSample([], { at: 0, processed: 0 })
+    s = addSample(s, { at: 3_000, processed: 5_000 })
+    s = addSample(s, { at: PACE_WINDOW_MS + 2_000, processed: 20_000 }) // 0 is too old now, 3,000 is not
+    expect(s.map((x) => x.at)).toEqual([3_000, PACE_WINDOW_MS + 2_000])
+    expect(pace(s, 40_000)?.rate).toBeCloseTo(15_000 / ((PACE_WINDOW_MS - 1_000) / 1000))
+    expect(addSample(s, { at: PACE_WINDOW_MS + 3_000, processed: 100 })).toEqual([{ at: PACE_WINDOW_MS + 3_000, processed: 100 }])
+  })
+
+  it('never says less than nothing is left', () => {
+    const s = [{ at: 0, processed: 0 }, { at: 1_000, processed: 120 }]
+    expect(pace(s, 100)?.left).toBe(0)
+  })
+
+  it('formats durations in hours and minutes, minutes and seconds, or seconds', () => {
+    expect(durationParts(12.4)).toEqual({ key: 's', h: 0, m: 0, s: 12 })
+    expect(durationParts(221)).toEqual({ key: 'm', h: 0, m: 3, s: 41 })
+    expect(durationParts(3_900)).toEqual({ key: 'h', h: 1, m: 5, s: 0 })
+    expect(durationParts(-5)).toEqual({ key: 's', h: 0, m: 0, s: 0 })
+    const t = (key: string, p: Record<string, number>) => `${key}:${p.h}/${p.m}/${p.s}`
+    expect(formatDuration(t, 221)).toBe('imports.duration.m:0/3/41')
+  })
+
+  it('knows how long a finished import took', () => {
+    expect(elapsedSeconds({ started_at: '2026-12-06T15:14:02Z', finished_at: '2026-12-06T15:17:43Z' })).toBe(221)
+    expect(elapsedSeconds({ started_at: null, finished_at: '2026-12-06T15:17:43Z' })).toBeNull()
+    expect(elapsedSeconds({ started_at: '2026-12-06T15:14:02Z', finished_at: null })).toBeNull()
+    expect(elapsedSeconds({ started_at: 'later', finished_at: '2026-12-06T15:17:43Z' })).toBeNull()
   })
 })
 

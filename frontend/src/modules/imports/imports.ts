@@ -64,6 +64,56 @@ export function percentDone(imp: Pick<ImportOut, 'processed' | 'total_rows' | 's
   return Math.min(100, Math.floor((imp.processed / imp.total_rows) * 100))
 }
 
+/** One look at a running import: when (ms) and how many rows it had processed. */
+export interface PaceSample {
+  at: number
+  processed: number
+}
+
+/** How far back the speed is measured: long enough to span a few batches, short enough to follow a change. */
+export const PACE_WINDOW_MS = 15_000
+
+/** The samples of the last PACE_WINDOW_MS with `next` added; a count that went back (a new run) starts over. */
+export function addSample(samples: readonly PaceSample[], next: PaceSample): PaceSample[] {
+  const last = samples[samples.length - 1]
+  if (last && (next.processed < last.processed || next.at < last.at)) return [next]
+  return [...samples.filter((s) => next.at - s.at <= PACE_WINDOW_MS), next]
+}
+
+/** Rows per second over the samples and the seconds left at that speed (null without a row total); null until
+ *  the count has moved. */
+export function pace(samples: readonly PaceSample[], total: number | null): { rate: number; left: number | null } | null {
+  if (samples.length < 2) return null
+  const first = samples[0]
+  const last = samples[samples.length - 1]
+  const seconds = (last.at - first.at) / 1000
+  if (seconds <= 0 || last.processed <= first.processed) return null
+  const rate = (last.processed - first.processed) / seconds
+  return { rate, left: total ? Math.max(0, total - last.processed) / rate : null }
+}
+
+/** A duration for the `imports.duration` messages: hours and minutes, minutes and seconds, or seconds. */
+export function durationParts(seconds: number): { key: 'h' | 'm' | 's'; h: number; m: number; s: number } {
+  const all = Math.max(0, Math.round(seconds))
+  const h = Math.floor(all / 3600)
+  const m = Math.floor((all % 3600) / 60)
+  const s = all % 60
+  return { key: h ? 'h' : m ? 'm' : 's', h, m, s }
+}
+
+/** A duration in the user's language ("3 分 41 秒"). */
+export function formatDuration(t: (key: string, params: Record<string, number>) => string, seconds: number): string {
+  const d = durationParts(seconds)
+  return t(`imports.duration.${d.key}`, { h: d.h, m: d.m, s: d.s })
+}
+
+/** Seconds from the import's start to its end (a resumed import counts the time it stood still). */
+export function elapsedSeconds(imp: Pick<ImportOut, 'started_at' | 'finished_at'>): number | null {
+  if (!imp.started_at || !imp.finished_at) return null
+  const ms = Date.parse(imp.finished_at) - Date.parse(imp.started_at)
+  return Number.isFinite(ms) && ms >= 0 ? ms / 1000 : null
+}
+
 export type Mapping = Record<string, string | null>
 
 /** Fields several columns may fill, as the server allows: 手机 and 座机 both go to phones. */
