@@ -297,7 +297,7 @@ def test_reload_mid_import_then_cancel(page: Any, admin_api: Api) -> None:
     page.get_by_test_id("preview-run").click()
     progress = page.get_by_test_id("import-progress-step")
     expect(progress).to_be_visible()
-    expect(page.get_by_test_id("import-processed")).to_contain_text("60000")
+    expect(page.get_by_test_id("import-processed")).to_contain_text("60,000")
     # the speed and the time left, measured over the page's last polls
     expect(page.get_by_test_id("import-pace")).to_have_text(re.compile(r"^约 [\d,]+ 行/秒 · 预计还需 (\d+ 分 )?\d+ 秒$"))
 
