@@ -860,7 +860,7 @@ const en: MessageSchema = {
       left: '{time} left',
       leaveHint: 'You may leave this page: the import goes on in the background and its report stays in the import history.',
     },
-    duration: { h: '{h} h {m} min', m: '{m} min {s} s', s: '{s} s' },
+    duration: { h: '{h} h {m} min', m: '{m} min {s} s', s: '{s} s', under1: 'under 1 s' },
     report: {
       done: 'Import finished',
       failed: 'Import failed',

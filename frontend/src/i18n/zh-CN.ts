@@ -859,7 +859,7 @@ const zhCN = {
       left: '预计还需 {time}',
       leaveHint: '可以离开此页面，导入会在后台继续，之后可在“导入记录”中查看结果。',
     },
-    duration: { h: '{h} 小时 {m} 分', m: '{m} 分 {s} 秒', s: '{s} 秒' },
+    duration: { h: '{h} 小时 {m} 分', m: '{m} 分 {s} 秒', s: '{s} 秒', under1: '不到 1 秒' },
     report: {
       done: '导入完成',
       failed: '导入失败',

@@ -171,7 +171,10 @@ describe('pace', () => {
     expect(durationParts(12.4)).toEqual({ key: 's', h: 0, m: 0, s: 12 })
     expect(durationParts(221)).toEqual({ key: 'm', h: 0, m: 3, s: 41 })
     expect(durationParts(3_900)).toEqual({ key: 'h', h: 1, m: 5, s: 0 })
-    expect(durationParts(-5)).toEqual({ key: 's', h: 0, m: 0, s: 0 })
+    expect(durationParts(-5)).toEqual({ key: 'under1', h: 0, m: 0, s: 0 })
+    expect(durationParts(0.4)).toEqual({ key: 'under1', h: 0, m: 0, s: 0 })
+    expect(durationParts(0.6)).toEqual({ key: 's', h: 0, m: 0, s: 1 })
+    expect(durationParts(60)).toEqual({ key: 'm', h: 0, m: 1, s: 0 })
     const t = (key: string, p: Record<string, number>) => `${key}:${p.h}/${p.m}/${p.s}`
     expect(formatDuration(t, 221)).toBe('imports.duration.m:0/3/41')
   })

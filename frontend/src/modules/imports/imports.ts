@@ -92,13 +92,14 @@ export function pace(samples: readonly PaceSample[], total: number | null): { ra
   return { rate, left: total ? Math.max(0, total - last.processed) / rate : null }
 }
 
-/** A duration for the `imports.duration` messages: hours and minutes, minutes and seconds, or seconds. */
-export function durationParts(seconds: number): { key: 'h' | 'm' | 's'; h: number; m: number; s: number } {
+/** A duration for the `imports.duration` messages: hours and minutes, minutes and seconds, seconds, or "under a
+ *  second" (what rounds to 0 s). */
+export function durationParts(seconds: number): { key: 'h' | 'm' | 's' | 'under1'; h: number; m: number; s: number } {
   const all = Math.max(0, Math.round(seconds))
   const h = Math.floor(all / 3600)
   const m = Math.floor((all % 3600) / 60)
   const s = all % 60
-  return { key: h ? 'h' : m ? 'm' : 's', h, m, s }
+  return { key: h ? 'h' : m ? 'm' : s ? 's' : 'under1', h, m, s }
 }
 
 /** A duration in the user's language ("3 分 41 秒"). */
