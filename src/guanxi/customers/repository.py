@@ -87,14 +87,14 @@ async def names_for(session: AsyncSession, user_ids: Iterable[int | None], team_
     return users, teams
 
 
-# Owner name, team name and live contact count as columns of the row query: one round trip per page.
-# Built once: statement constructs are immutable, and building them per request showed in profiles.
 async def core_rows(session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
     """The rows of a select of columns (never entities), run on the session's connection and transaction: the ORM's
     result handling costs ~0.1 ms more per statement of a 50-row page, for nothing here."""
     return (await (await session.connection()).execute(stmt, params)).all()
 
 
+# Owner name, team name and live contact count as columns of the row query: one round trip per page.
+# Built once: statement constructs are immutable, and building them per request showed in profiles.
 _MERGED_INTO = aliased(Customer)
 EXTRAS: tuple[Any, ...] = (
     select(User.name).where(User.id == Customer.owner_id).scalar_subquery().label("owner_name"),
@@ -614,6 +614,11 @@ def _found(tokens: Any) -> Any:
     return select(func.count()).select_from(tokens).scalar_subquery().label("found")
 
 
+def _best_first(t: Any) -> tuple[Any, ...]:
+    """The search order of ranked candidates: tier, then the latest change, then the newest id."""
+    return t.c.tier.desc(), t.c.updated_at.desc(), t.c.id.desc()
+
+
 async def ranked_pg(
     session: AsyncSession, q: str, where: list[ColumnElement[bool]], tier: Any
 ) -> tuple[list[int], bool]:
@@ -623,8 +628,7 @@ async def ranked_pg(
     if got is None:
         return [], False
     both, tokens, sampled = got
-    order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
-    stmt = select(func.array_agg(aggregate_order_by(both.c.id, *order)).filter(both.c.tier > 0).label("ids"),
+    stmt = select(func.array_agg(aggregate_order_by(both.c.id, *_best_first(both))).filter(both.c.tier > 0).label("ids"),
                   _found(tokens))
     (row,) = await _run_sampled(session, stmt, rank_params(q), sampled)
     return list(row.ids or []), row.found >= SEARCH_CAP
@@ -647,11 +651,10 @@ async def search_page_pg(
         visible.append(tuple_(both.c.tier, both.c.updated_at, both.c.id) < tuple_(
             literal(after_rank[0], Integer), literal(after_rank[1], Customer.updated_at.type),
             literal(after_rank[2], Customer.id.type)))
-    order = (both.c.tier.desc(), both.c.updated_at.desc(), both.c.id.desc())
-    ranked = select(both).where(*visible).order_by(*order).limit(limit + 1).subquery("ranked")
+    ranked = select(both).where(*visible).order_by(*_best_first(both)).limit(limit + 1).subquery("ranked")
     stmt = (select(stats.c.total, stats.c.found, ranked.c.tier.label("_tier"), *ROW_COLUMNS)
             .select_from(stats.outerjoin(ranked, true()).outerjoin(Customer, Customer.id == ranked.c.id))
-            .order_by(ranked.c.tier.desc(), ranked.c.updated_at.desc(), ranked.c.id.desc()))
+            .order_by(*_best_first(ranked)))
     rows = await _run_sampled(session, stmt, rank_params(q), sampled)
     first = rows[0]
     page = [(r._tier, r._mapping) for r in rows if r._tier is not None]
